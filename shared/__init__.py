@@ -1,0 +1,1 @@
+"""Helpers shared by every step of the tutorial, and the bundled dev tenant."""
