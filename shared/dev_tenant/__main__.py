@@ -1,0 +1,48 @@
+"""`python -m shared.dev_tenant`: run the dev tenant on its own."""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import sys
+from pathlib import Path
+
+import uvicorn
+
+from . import DEFAULT_PORT, Tenant, banner, default_state_dir
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m shared.dev_tenant",
+        description="Run the local, Auth0-compatible dev tenant (OpenID Connect provider).",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default: {DEFAULT_PORT})")
+    parser.add_argument(
+        "--state-dir", type=Path, default=None,
+        help="folder for keys, users and the dev client's secret (default: $DEV_TENANT_STATE_DIR or .dev-tenant/)",
+    )
+    args = parser.parse_args(argv)
+    if not 0 < args.port < 65536:
+        parser.error("--port must be between 1 and 65535")
+
+    # Check the port before building anything, so a busy port is one clear line, not a traceback.
+    try:
+        with socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET) as probe:
+            probe.bind((args.host, args.port))
+    except OSError as exc:
+        print(f"dev tenant: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+
+    tenant = Tenant(f"http://localhost:{args.port}/", args.state_dir or default_state_dir())
+    print(banner(tenant), flush=True)
+    try:
+        uvicorn.run(tenant.app, host=args.host, port=args.port, log_level="warning")
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

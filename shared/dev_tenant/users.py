@@ -1,0 +1,226 @@
+"""The tenant's user directory: SQLite (stdlib), scrypt password hashes, Auth0-like lock-out."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import hmac
+import json
+import secrets
+import sqlite3
+import string
+import threading
+from datetime import datetime, timezone
+from collections.abc import Iterator
+from pathlib import Path
+
+DB_FILE = "tenant.sqlite3"
+MAX_FAILED_LOGINS = 10
+
+# scrypt with n=2**14, r=8 costs 16 MiB per hash: memory-hard, yet fast enough for tests.
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS users (
+    user_id TEXT PRIMARY KEY,
+    connection TEXT NOT NULL,
+    email TEXT NOT NULL,
+    password_hash TEXT,
+    profile TEXT NOT NULL,
+    failed_logins INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL,
+    UNIQUE (connection, email)
+);
+"""
+
+
+class UserExists(Exception):
+    pass
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def hash_password(password: str) -> str:
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P, dklen=32)
+    b64 = lambda raw: base64.b64encode(raw).decode()  # noqa: E731
+    return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${b64(salt)}${b64(digest)}"
+
+
+def check_password(password: str, stored: str) -> bool:
+    try:
+        _, n, r, p, salt, digest = stored.split("$")
+        expected = base64.b64decode(digest)
+        actual = hashlib.scrypt(
+            password.encode(), salt=base64.b64decode(salt), n=int(n), r=int(r), p=int(p), dklen=len(expected)
+        )
+    except (ValueError, TypeError):
+        return False
+    return hmac.compare_digest(actual, expected)
+
+
+# A hash to compare against when the email is unknown, so that timing does not reveal which
+# emails exist.
+_DUMMY_HASH = hash_password(secrets.token_urlsafe(16))
+
+
+# Auth0's "fair" password policy.
+POLICY_TEXT = (
+    "* At least 8 characters in length\n"
+    "* Contain at least 3 of the following 4 types of characters:\n"
+    " * lower case letters (a-z)\n"
+    " * upper case letters (A-Z)\n"
+    " * numbers (i.e. 0-9)\n"
+    " * special characters (e.g. !@#$%^&*)"
+)
+
+
+def password_rules(password: str) -> tuple[bool, dict]:
+    """Check the "fair" policy; return (ok, Auth0's PasswordStrengthError description)."""
+    kinds = [
+        ("lower case letters (a-z)", "lowerCase", any(c in string.ascii_lowercase for c in password)),
+        ("upper case letters (A-Z)", "upperCase", any(c in string.ascii_uppercase for c in password)),
+        ("numbers (i.e. 0-9)", "numbers", any(c in string.digits for c in password)),
+        (
+            "special characters (e.g. !@#$%^&*)",
+            "specialCharacters",
+            any(not c.isalnum() for c in password),
+        ),
+    ]
+    length_ok = len(password) >= 8
+    kinds_ok = sum(1 for *_, ok in kinds if ok) >= 3
+    rules = [
+        {"message": "At least %d characters in length", "format": [8], "code": "lengthAtLeast", "verified": length_ok},
+        {
+            "message": "Contain at least %d of the following %d types of characters:",
+            "code": "containsAtLeast",
+            "format": [3, 4],
+            "items": [{"message": m, "code": c, "verified": ok} for m, c, ok in kinds],
+            "verified": kinds_ok,
+        },
+    ]
+    ok = length_ok and kinds_ok
+    return ok, {"rules": rules, "verified": ok}
+
+
+def initials(name: str) -> str:
+    parts = [p for p in name.replace("@", " ").replace(".", " ").split() if p]
+    letters = "".join(p[0] for p in parts[:2]).upper()
+    return letters or "?"
+
+
+class UserStore:
+    """Users by connection and email. One connection per call keeps it thread-safe and simple."""
+
+    def __init__(self, state_dir: Path, issuer: str) -> None:
+        state_dir.mkdir(parents=True, exist_ok=True)
+        self.path = state_dir / DB_FILE
+        self.issuer = issuer
+        self._write_lock = threading.Lock()
+        with self._connect() as db:
+            db.executescript(SCHEMA)
+
+    @contextlib.contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        # Autocommit mode: every statement is its own transaction; the UNIQUE constraint
+        # settles concurrent sign-ups of one email.
+        db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+        db.row_factory = sqlite3.Row
+        try:
+            yield db
+        finally:
+            db.close()
+
+    def _profile(self, row: sqlite3.Row) -> dict:
+        profile = json.loads(row["profile"])
+        profile["user_id"] = row["user_id"]
+        profile["connection"] = row["connection"]
+        return profile
+
+    def picture_url(self, user_id: str) -> str:
+        return f"{self.issuer}avatars/{user_id.split('|', 1)[-1]}.svg"
+
+    def create(
+        self, connection: str, email: str, password: str | None, *, user_id: str | None = None, **profile
+    ) -> dict:
+        """Insert a user; raise UserExists when the email is taken in that connection."""
+        email = email.strip().lower()
+        user_id = user_id or "auth0|" + secrets.token_hex(12)
+        stamp = now_iso()
+        nickname = profile.pop("nickname", None) or email.split("@", 1)[0]
+        data = {
+            "email": email,
+            "email_verified": bool(profile.pop("email_verified", False)),
+            "name": profile.pop("name", None) or email,
+            "nickname": nickname,
+            "picture": self.picture_url(user_id),
+            "updated_at": stamp,
+            **profile,
+        }
+        password_hash = hash_password(password) if password is not None else None
+        try:
+            with self._connect() as db:
+                db.execute(
+                    "INSERT INTO users (user_id, connection, email, password_hash, profile, created_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    (user_id, connection, email, password_hash, json.dumps(data), stamp),
+                )
+        except sqlite3.IntegrityError as exc:
+            raise UserExists(email) from exc
+        data.update(user_id=user_id, connection=connection)
+        return data
+
+    def get(self, connection: str, email: str) -> dict | None:
+        with self._connect() as db:
+            row = db.execute(
+                "SELECT * FROM users WHERE connection = ? AND email = ?", (connection, email.strip().lower())
+            ).fetchone()
+        return self._profile(row) if row else None
+
+    def by_picture_id(self, picture_id: str) -> dict | None:
+        with self._connect() as db:
+            row = db.execute(
+                "SELECT * FROM users WHERE user_id LIKE ?", ("%|" + picture_id.replace("%", "").replace("_", "\\_"),)
+            ).fetchone()
+        return self._profile(row) if row else None
+
+    def authenticate(self, connection: str, email: str, password: str) -> tuple[str, dict | None]:
+        """Return ("ok", profile), ("wrong", None) or ("blocked", None). Runs scrypt: call off the event loop."""
+        email = email.strip().lower()
+        with self._connect() as db:
+            row = db.execute("SELECT * FROM users WHERE connection = ? AND email = ?", (connection, email)).fetchone()
+        if row is None or row["password_hash"] is None:
+            check_password(password, _DUMMY_HASH)
+            return "wrong", None
+        if row["failed_logins"] >= MAX_FAILED_LOGINS:
+            return "blocked", None
+        if check_password(password, row["password_hash"]):
+            if row["failed_logins"]:
+                with self._connect() as db:
+                    db.execute("UPDATE users SET failed_logins = 0 WHERE user_id = ?", (row["user_id"],))
+            return "ok", self._profile(row)
+        with self._write_lock, self._connect() as db:
+            db.execute("UPDATE users SET failed_logins = failed_logins + 1 WHERE user_id = ?", (row["user_id"],))
+            failed = db.execute("SELECT failed_logins FROM users WHERE user_id = ?", (row["user_id"],)).fetchone()[0]
+        return ("blocked" if failed >= MAX_FAILED_LOGINS else "wrong"), None
+
+    def unblock(self, connection: str, email: str) -> None:
+        with self._connect() as db:
+            db.execute(
+                "UPDATE users SET failed_logins = 0 WHERE connection = ? AND email = ?",
+                (connection, email.strip().lower()),
+            )
+
+    def upsert_social(self, connection: str, user_id: str, email: str, name: str) -> dict:
+        existing = self.get(connection, email)
+        if existing:
+            return existing
+        try:
+            return self.create(connection, email, None, user_id=user_id, name=name, email_verified=True)
+        except UserExists:
+            found = self.get(connection, email)
+            assert found is not None
+            return found
