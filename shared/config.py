@@ -1,0 +1,165 @@
+"""Configuration: a real Auth0 tenant from the environment (or `.env`), else the bundled dev tenant."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_PORT = 3000  # the port Auth0's quickstarts use in their Allowed Callback URLs
+MIN_SECRET_KEY_LENGTH = 32
+LEEWAY_SECONDS = 60  # clock skew tolerated on exp/iat/nbf
+
+
+class ConfigError(Exception):
+    """The configuration cannot work; the message says which variable to set and how."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    issuer: str  # always ends with "/", as Auth0's issuer does
+    client_id: str
+    client_secret: str
+    app_secret_key: str
+    base_url: str  # where the browser reaches this app, e.g. http://localhost:3000
+    embedded: bool  # True: the bundled dev tenant stands in for Auth0
+    state_dir: Path  # git-ignored folder for the dev tenant and generated secrets
+    connection: str = "Username-Password-Authentication"
+    leeway: int = LEEWAY_SECONDS
+
+    @property
+    def port(self) -> int:
+        return urlsplit(self.base_url).port or (443 if self.https else 80)
+
+    @property
+    def https(self) -> bool:
+        return self.base_url.startswith("https://")
+
+    @property
+    def redirect_uri(self) -> str:
+        return f"{self.base_url}/callback"
+
+    @property
+    def discovery_url(self) -> str:
+        return f"{self.issuer}.well-known/openid-configuration"
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """Parse KEY=VALUE lines (comments, blank lines, `export` and quotes allowed)."""
+    values: dict[str, str] = {}
+    if not path.is_file():
+        return values
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.removeprefix("export ").partition("=")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+            value = value[1:-1]
+        values[key.strip()] = value
+    return values
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def normalize_issuer(domain: str) -> str:
+    """Turn `tenant.us.auth0.com` or `https://tenant.us.auth0.com` into Auth0's issuer form."""
+    value = domain.strip()
+    if "://" not in value:
+        value = f"https://{value}"
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"AUTH0_DOMAIN={domain!r} is not a domain or an https URL (example: dev-abc123.us.auth0.com).")
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
+        raise ConfigError(f"AUTH0_DOMAIN={domain!r}: plain http is only allowed for localhost; use https.")
+    if parts.query or parts.fragment:
+        raise ConfigError(f"AUTH0_DOMAIN={domain!r} must not have a query or fragment.")
+    return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}/"
+
+
+def _state_dir(env: Mapping[str, str]) -> Path:
+    return Path(env.get("DEV_TENANT_STATE_DIR") or PROJECT_ROOT / ".dev-tenant")
+
+
+def _generated_secret(state_dir: Path, name: str) -> str:
+    """A random secret made once and kept in the state folder, so restarts keep sessions valid."""
+    path = state_dir / name
+    if path.is_file():
+        return path.read_text().strip()
+    state_dir.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as file:
+        file.write(value)
+    return value
+
+
+def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | None = None) -> Settings:
+    """Read the configuration a step runs with; raise ConfigError naming what is missing or wrong.
+
+    The process environment wins over `.env` at the project root.
+    """
+    env = {**read_env_file(env_file or PROJECT_ROOT / ".env"), **(os.environ if environ is None else environ)}
+    env = {key: value for key, value in env.items() if value != ""}
+
+    port_text = env.get("PORT", str(DEFAULT_PORT))
+    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise ConfigError(f"PORT={port_text!r} is not a port number (1-65535).")
+    base_url = env.get("APP_BASE_URL", f"http://localhost:{port_text}").rstrip("/")
+    base = urlsplit(base_url)
+    if base.scheme not in ("http", "https") or not base.hostname or base.path:
+        raise ConfigError(f"APP_BASE_URL={base_url!r} must look like http://localhost:3000 (no path).")
+    state_dir = _state_dir(env)
+    connection = env.get("AUTH0_CONNECTION", "Username-Password-Authentication")
+
+    tenant_vars = ("AUTH0_DOMAIN", "AUTH0_CLIENT_ID", "AUTH0_CLIENT_SECRET")
+    if not any(name in env for name in tenant_vars):
+        from shared.dev_tenant import DEFAULT_PORT as TENANT_PORT, DEV_CLIENT_ID, dev_client_secret
+
+        tenant_port = env.get("DEV_TENANT_PORT", str(TENANT_PORT))
+        return Settings(
+            issuer=f"http://localhost:{tenant_port}/",
+            client_id=DEV_CLIENT_ID,
+            client_secret=dev_client_secret(state_dir),
+            app_secret_key=env.get("APP_SECRET_KEY") or _generated_secret(state_dir, "app_secret_key"),
+            base_url=base_url,
+            embedded=True,
+            state_dir=state_dir,
+            connection=connection,
+        )
+
+    missing = [name for name in (*tenant_vars, "APP_SECRET_KEY") if name not in env]
+    if missing:
+        raise ConfigError(
+            f"A real Auth0 tenant is half configured: set {', '.join(missing)} "
+            "(in the environment or .env; see .env.example), or unset all AUTH0_* variables "
+            "to use the bundled dev tenant."
+        )
+    if len(env["APP_SECRET_KEY"]) < MIN_SECRET_KEY_LENGTH:
+        raise ConfigError(
+            f"APP_SECRET_KEY is {len(env['APP_SECRET_KEY'])} characters; it signs session cookies and needs "
+            f"at least {MIN_SECRET_KEY_LENGTH}. Make one with: python -c \"import secrets; print(secrets.token_urlsafe(48))\""
+        )
+    return Settings(
+        issuer=normalize_issuer(env["AUTH0_DOMAIN"]),
+        client_id=env["AUTH0_CLIENT_ID"],
+        client_secret=env["AUTH0_CLIENT_SECRET"],
+        app_secret_key=env["APP_SECRET_KEY"],
+        base_url=base_url,
+        embedded=False,
+        state_dir=state_dir,
+        connection=connection,
+    )

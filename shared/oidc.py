@@ -1,0 +1,161 @@
+"""The OpenID Connect client every step uses: Authlib for the redirect flow, our verifier for tokens."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx2
+from authlib.common.errors import AuthlibBaseError
+from authlib.integrations.base_client import MismatchingStateError, OAuthError
+from authlib.integrations.starlette_client import OAuth, StarletteOAuth2App
+from starlette.requests import Request
+from starlette.responses import RedirectResponse
+
+from shared.config import Settings
+from shared.tokens import Claims, IdTokenVerifier, TokenError
+
+SCOPE = "openid profile email"
+
+
+class LoginError(Exception):
+    """A login that cannot finish; shown to the user as an error page with a 4xx status."""
+
+    def __init__(self, message: str, *, status: int = 400, title: str = "Login failed") -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.title = title
+
+
+class TenantUnavailable(Exception):
+    """The tenant did not answer; shown as a 503 page naming its URL."""
+
+    def __init__(self, issuer: str) -> None:
+        super().__init__(f"The identity provider at {issuer} did not answer.")
+        self.issuer = issuer
+
+
+class _VerifyingApp(StarletteOAuth2App):
+    """Authlib's Starlette client, with id_token checks delegated to the project's one verifier.
+
+    Authlib's own check does not compare `aud` with our client id unless told to, and re-fetches
+    the JWKS for every unknown `kid`; IdTokenVerifier does both properly.
+    """
+
+    verifier: IdTokenVerifier
+
+    async def parse_id_token(self, token: dict[str, Any], nonce: str, **_: Any) -> Claims:
+        return await self.verifier.verify(token["id_token"], nonce=nonce)
+
+
+class OidcClient:
+    """Discovery, login redirect, callback and logout URL for one tenant."""
+
+    def __init__(self, settings: Settings, http: httpx2.AsyncClient) -> None:
+        self.settings = settings
+        self.http = http
+        oauth = OAuth()
+        oauth.register(
+            "auth0",
+            client_id=settings.client_id,
+            client_secret=settings.client_secret,
+            server_metadata_url=settings.discovery_url,
+            client_kwargs={"scope": SCOPE, "code_challenge_method": "S256", "timeout": 10},
+            client_cls=_VerifyingApp,
+        )
+        self.app: _VerifyingApp = oauth.create_client("auth0")
+        self._verifier: IdTokenVerifier | None = None
+
+    async def metadata(self) -> dict[str, Any]:
+        """The tenant's discovery document, fetched once per process."""
+        try:
+            metadata = await self.app.load_server_metadata()
+        except (httpx2.HTTPError, ValueError) as error:
+            self.app.server_metadata.clear()
+            raise TenantUnavailable(self.settings.issuer) from error
+        # OpenID Connect Discovery 4.3: the document must name exactly the issuer we were configured with.
+        if metadata.get("issuer") != self.settings.issuer:
+            self.app.server_metadata.clear()
+            raise LoginError(
+                f"The tenant says its issuer is {metadata.get('issuer')!r}, not {self.settings.issuer!r}. "
+                "Check AUTH0_DOMAIN.",
+                status=502,
+                title="Tenant misconfigured",
+            )
+        return metadata
+
+    async def verifier(self) -> IdTokenVerifier:
+        if self._verifier is None:
+            metadata = await self.metadata()
+            self._verifier = IdTokenVerifier(
+                self.settings.issuer,
+                self.settings.client_id,
+                metadata["jwks_uri"],
+                self.http,
+                leeway=self.settings.leeway,
+            )
+            self.app.verifier = self._verifier
+        return self._verifier
+
+    async def verify(self, id_token: str, *, nonce: str | None = None) -> Claims:
+        """Verify an id_token (raises TokenError); the tenant being down raises TenantUnavailable."""
+        verifier = await self.verifier()
+        try:
+            return await verifier.verify(id_token, nonce=nonce)
+        except TokenError as error:
+            if isinstance(error.__cause__, httpx2.HTTPError):
+                raise TenantUnavailable(self.settings.issuer) from error
+            raise
+
+    async def warm_up(self) -> None:
+        """Load discovery and the JWKS before the first visitor needs them."""
+        verifier = await self.verifier()
+        try:
+            await verifier.load_keys()
+        except TokenError as error:
+            raise TenantUnavailable(self.settings.issuer) from error
+
+    async def login_redirect(self, request: Request, **params: str) -> RedirectResponse:
+        """Redirect to the tenant's /authorize with state, nonce and a PKCE S256 challenge."""
+        await self.verifier()
+        try:
+            return await self.app.authorize_redirect(request, self.settings.redirect_uri, **params)
+        except httpx2.HTTPError as error:
+            raise TenantUnavailable(self.settings.issuer) from error
+
+    async def finish_login(self, request: Request) -> tuple[str, Claims]:
+        """Handle /callback: check state, exchange the code, verify the id_token."""
+        await self.verifier()
+        try:
+            token = await self.app.authorize_access_token(request)
+        except MismatchingStateError as error:
+            raise LoginError(
+                "There is no login in progress in this browser, or this link was already used. "
+                "Start again from the Log In button.",
+                title="No login in progress",
+            ) from error
+        except OAuthError as error:
+            if error.error == "access_denied":
+                raise LoginError(error.description or "The login was cancelled.", status=403, title="Login cancelled") from error
+            raise LoginError(f"The tenant refused the login: {error.description or error.error}.") from error
+        except TokenError as error:
+            raise LoginError(str(error), status=401, title="Login refused") from error
+        except AuthlibBaseError as error:
+            raise LoginError(f"The tenant refused the login: {error.description or error.error}.") from error
+        except httpx2.HTTPError as error:
+            raise TenantUnavailable(self.settings.issuer) from error
+        if "userinfo" not in token:
+            raise LoginError("The tenant sent no id_token.", status=401, title="Login refused")
+        return token["id_token"], dict(token["userinfo"])
+
+    async def logout_url(self, id_token: str | None, return_to: str) -> str:
+        """Where to send the browser to end the tenant's session too, coming back to `return_to`."""
+        metadata = await self.metadata()
+        if end_session := metadata.get("end_session_endpoint"):
+            params = {"post_logout_redirect_uri": return_to, "client_id": self.settings.client_id}
+            if id_token:
+                params["id_token_hint"] = id_token
+            return f"{end_session}?{urlencode(params)}"
+        # Tenants without RP-initiated logout enabled still offer Auth0's own endpoint.
+        return f"{self.settings.issuer}v2/logout?{urlencode({'returnTo': return_to, 'client_id': self.settings.client_id})}"

@@ -1,0 +1,86 @@
+"""Where the browser keeps the id_token between requests: the tutorial's two storage listings.
+
+Both keep only the id_token, which the tenant signed; the app verifies it again on every check.
+Neither is readable by JavaScript (HttpOnly): the original tutorial's `localStorage` was, so any
+script injected into the page could steal the session.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Protocol
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+ID_TOKEN = "id_token"
+MAX_COOKIE_BYTES = 4096  # browsers silently drop a cookie larger than this (RFC 6265 §6.1 minimum)
+
+
+class SessionTooLarge(Exception):
+    """The id_token would not fit in a cookie; the browser would silently drop it."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__(
+            f"The session would need a {size}-byte cookie; browsers drop cookies over {MAX_COOKIE_BYTES} bytes. "
+            "Remove custom claims added to the id_token (Auth0 Actions) to make it smaller."
+        )
+        self.size = size
+
+
+class TokenStorage(Protocol):
+    """What a step needs from a storage variant: save, read and erase the id_token."""
+
+    name: str
+
+    def save(self, request: Request, response: Response, id_token: str) -> None: ...
+
+    def read(self, request: Request) -> str | None: ...
+
+    def erase(self, request: Request, response: Response) -> None: ...
+
+
+class CookieStorage:
+    """The `localStorage` listing: the id_token alone in its own HttpOnly cookie."""
+
+    name = "plain cookie"
+
+    def __init__(self, *, secure: bool, max_age: int = 10 * 60 * 60) -> None:  # Auth0's default id_token lifetime
+        self.secure = secure
+        self.max_age = max_age
+
+    def save(self, request: Request, response: Response, id_token: str) -> None:
+        size = len(ID_TOKEN) + 1 + len(id_token) + 100  # name=value plus the attributes
+        if size > MAX_COOKIE_BYTES:
+            raise SessionTooLarge(size)
+        response.set_cookie(
+            ID_TOKEN, id_token, max_age=self.max_age, httponly=True, samesite="lax", secure=self.secure
+        )
+
+    def read(self, request: Request) -> str | None:
+        return request.cookies.get(ID_TOKEN)
+
+    def erase(self, request: Request, response: Response) -> None:
+        response.delete_cookie(ID_TOKEN, httponly=True, samesite="lax", secure=self.secure)
+
+
+class SessionStorage:
+    """The `Lockr` listing: a wrapper library — Starlette's itsdangerous-signed SessionMiddleware."""
+
+    name = "wrapper library (SessionMiddleware)"
+
+    def save(self, request: Request, response: Response, id_token: str) -> None:
+        # SessionMiddleware stores base64(JSON) plus a signature and timestamp (~60 bytes).
+        payload = json.dumps({**request.session, ID_TOKEN: id_token}).encode()
+        size = len(base64.b64encode(payload)) + 60 + 100
+        if size > MAX_COOKIE_BYTES:
+            raise SessionTooLarge(size)
+        request.session[ID_TOKEN] = id_token
+
+    def read(self, request: Request) -> str | None:
+        value = request.session.get(ID_TOKEN)
+        return value if isinstance(value, str) else None
+
+    def erase(self, request: Request, response: Response) -> None:
+        request.session.pop(ID_TOKEN, None)

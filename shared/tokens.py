@@ -1,0 +1,166 @@
+"""One verifier for every id_token: from the code flow, the password grant, or read back from a cookie."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+import httpx2
+from joserfc import jws, jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import RSAKey
+
+ALGORITHMS = ("RS256",)  # Auth0 signs id_tokens with RS256; never "none", never HS256 with a public key
+REFETCH_COOLDOWN = 60.0  # seconds between JWKS re-fetches caused by unknown `kid`s
+CACHE_SIZE = 10_000
+
+
+class TokenError(Exception):
+    """The id_token must not be trusted. The message is safe to show; it never contains the token."""
+
+
+Claims = dict[str, Any]
+PublishedKey = tuple[str | None, RSAKey]  # the kid as the tenant published it (None: no kid) and the key
+
+
+class IdTokenVerifier:
+    """Verify id_tokens against the tenant's JWKS: signature, algorithm, iss, aud/azp, times, nonce.
+
+    The JWKS is fetched once per process. A token whose `kid` is unknown causes one re-fetch
+    (key rotation), at most once per REFETCH_COOLDOWN, so a flood of made-up `kid`s cannot turn
+    into a flood of requests to the tenant. Verified tokens are remembered until their `exp`, so a
+    logged-in request in steady state does no RSA work.
+    """
+
+    def __init__(
+        self,
+        issuer: str,
+        client_id: str,
+        jwks_uri: str,
+        http: httpx2.AsyncClient,
+        *,
+        leeway: int = 60,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.issuer = issuer
+        self.client_id = client_id
+        self.jwks_uri = jwks_uri
+        self.leeway = leeway
+        self.clock = clock
+        self.jwks_fetches = 0
+        self._http = http
+        self._keys: list[PublishedKey] | None = None
+        self._last_refetch: float | None = None
+        self._lock = asyncio.Lock()
+        self._verified: OrderedDict[str, Claims] = OrderedDict()
+
+    async def verify(self, token: str, *, nonce: str | None = None) -> Claims:
+        """Return the token's claims, or raise TokenError saying why it is refused."""
+        now = self.clock()
+        claims = self._verified.get(token)
+        if claims is not None and nonce is None:
+            if now < claims["exp"]:
+                return claims
+            del self._verified[token]
+        claims = await self._verify_signature(token)
+        self._check_claims(claims, now)
+        if nonce is not None and not hmac.compare_digest(str(claims.get("nonce", "")), nonce):
+            raise TokenError("The id_token's nonce does not match this login.")
+        self._remember(token, claims)
+        return claims
+
+    async def _verify_signature(self, token: str) -> Claims:
+        try:
+            header = jws.extract_compact(token.encode("ascii")).protected
+        except (JoseError, ValueError, UnicodeError) as error:
+            raise TokenError("The id_token is not a well-formed JWT.") from error
+        if header.get("alg") not in ALGORITHMS:
+            raise TokenError(f"The id_token is signed with {header.get('alg')!r}; only {', '.join(ALGORITHMS)} is accepted.")
+        key = await self._key_for(header.get("kid"))
+        try:
+            return jwt.decode(token, key, algorithms=list(ALGORITHMS)).claims
+        except JoseError as error:
+            raise TokenError("The id_token's signature is not valid.") from error
+
+    def _check_claims(self, claims: Claims, now: float) -> None:
+        registry = jwt.JWTClaimsRegistry(
+            now=int(now),
+            leeway=self.leeway,
+            iss={"essential": True, "value": self.issuer},
+            aud={"essential": True, "value": self.client_id},
+            sub={"essential": True},
+            exp={"essential": True},
+            iat={"essential": True},
+        )
+        try:
+            registry.validate(claims)
+        except JoseError as error:
+            raise TokenError(f"The id_token was refused: {error.description or error.error}.") from error
+        audiences = claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]]
+        # OIDC Core 3.1.3.7: with several audiences, `azp` must name this client.
+        if len(audiences) > 1 and claims.get("azp") != self.client_id:
+            raise TokenError("The id_token has several audiences and its azp is not this application.")
+        if "azp" in claims and claims["azp"] != self.client_id:
+            raise TokenError("The id_token was issued to another application (azp).")
+
+    async def _key_for(self, kid: str | None) -> RSAKey:
+        keys = await self.load_keys()
+        key = self._pick(keys, kid)
+        if key is None and kid is not None:
+            keys = await self._refetch_keys()
+            key = self._pick(keys, kid)
+        if key is None:
+            if kid is None:
+                raise TokenError("The id_token names no key (kid) and the tenant publishes several.")
+            raise TokenError("The id_token is signed with a key the tenant does not publish.")
+        return key
+
+    @staticmethod
+    def _pick(keys: list[PublishedKey], kid: str | None) -> RSAKey | None:
+        if kid is not None:
+            for published_kid, key in keys:
+                if published_kid == kid:
+                    return key
+        # A single published key without a kid is unambiguous (OpenID RP test "rp-id_token-kid-absent-single-jwks").
+        if len(keys) == 1 and (kid is None or keys[0][0] is None):
+            return keys[0][1]
+        return None
+
+    async def load_keys(self) -> list[PublishedKey]:
+        if self._keys is None:
+            async with self._lock:
+                if self._keys is None:
+                    self._keys = await self._fetch()
+        return self._keys
+
+    async def _refetch_keys(self) -> list[PublishedKey]:
+        async with self._lock:
+            now = time.monotonic()
+            if self._last_refetch is None or now - self._last_refetch >= REFETCH_COOLDOWN:
+                self._last_refetch = now
+                self._keys = await self._fetch()
+        return self._keys or []
+
+    async def _fetch(self) -> list[PublishedKey]:
+        self.jwks_fetches += 1
+        try:
+            response = await self._http.get(self.jwks_uri)
+            response.raise_for_status()
+            published = response.json()["keys"]
+            # Only public RSA signing keys: an "oct" key here would let anyone who knows it HMAC-sign tokens.
+            return [
+                (jwk.get("kid"), RSAKey.import_key(jwk))
+                for jwk in published
+                if isinstance(jwk, dict) and jwk.get("kty") == "RSA" and jwk.get("use", "sig") == "sig"
+            ]
+        except (httpx2.HTTPError, ValueError, KeyError, TypeError, JoseError) as error:
+            raise TokenError(f"Could not load the tenant's signing keys from {self.jwks_uri}.") from error
+
+    def _remember(self, token: str, claims: Claims) -> None:
+        self._verified[token] = claims
+        if len(self._verified) > CACHE_SIZE:
+            self._verified.popitem(last=False)

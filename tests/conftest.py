@@ -1,0 +1,131 @@
+"""Fixtures every test folder shares: a dev tenant on a loopback port, step apps served against it, a browser."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import httpx2
+import pytest
+
+from shared.config import Settings
+from shared.dev_tenant import DEV_CLIENT_ID, Tenant, dev_client_secret
+from tests.support.forms import password_form
+from tests.support.servers import free_port, serve
+from tests.support.steps import load_step
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@dataclass
+class RunningTenant:
+    tenant: Tenant
+    issuer: str
+    state_dir: Path
+
+    def settings_for(self, port: int, **overrides) -> Settings:
+        """What a step app would load in the embedded default, pointed at this tenant."""
+        settings = Settings(
+            issuer=self.issuer,
+            client_id=DEV_CLIENT_ID,
+            client_secret=dev_client_secret(self.state_dir),
+            app_secret_key="test-secret-key-" + "x" * 32,
+            base_url=f"http://localhost:{port}",
+            embedded=True,
+            state_dir=self.state_dir,
+        )
+        return replace(settings, **overrides)
+
+
+@contextlib.contextmanager
+def running_tenant(state_dir: Path, **options) -> Iterator[RunningTenant]:
+    port = free_port()
+    issuer = f"http://localhost:{port}/"
+    tenant = Tenant(issuer, state_dir, testing=True, **options)
+    with serve(tenant.app, port):
+        yield RunningTenant(tenant, issuer, state_dir)
+
+
+@pytest.fixture(scope="session")
+def shared_tenant(tmp_path_factory) -> Iterator[RunningTenant]:
+    """One tenant for the whole run (key generation is slow); tests must not leave faults behind."""
+    with running_tenant(tmp_path_factory.mktemp("tenant")) as running:
+        yield running
+
+
+@pytest.fixture
+def tenant(shared_tenant: RunningTenant) -> Iterator[RunningTenant]:
+    shared_tenant.tenant.faults.reset()
+    yield shared_tenant
+    shared_tenant.tenant.faults.reset()
+
+
+@pytest.fixture
+def fresh_tenant(tmp_path) -> Callable[..., contextlib.AbstractContextManager[RunningTenant]]:
+    """A tenant of the test's own, for tests that rotate keys or change the tenant's options."""
+    return lambda **options: running_tenant(tmp_path / "own-tenant", **options)
+
+
+@pytest.fixture
+def serve_step(tenant: RunningTenant):
+    """serve_step("01-Login/app.py") runs that step against the tenant and yields its base URL."""
+
+    @contextlib.contextmanager
+    def _serve(relative_path: str, on: RunningTenant | None = None, **overrides) -> Iterator[str]:
+        port = free_port()
+        settings = (on or tenant).settings_for(port, **overrides)
+        app = load_step(relative_path).create_app(settings)
+        with serve(app, port, host="127.0.0.1"):
+            yield settings.base_url
+
+    return _serve
+
+
+@pytest.fixture
+def http() -> Iterator[httpx2.Client]:
+    """A cookie-keeping client that does not follow redirects, so tests see each hop."""
+    with httpx2.Client(timeout=10) as client:
+        yield client
+
+
+def hosted_login(client: httpx2.Client, app_url: str, email: str, password: str) -> httpx2.Response:
+    """Log in through the hosted login page the way a person would; return the app's last response."""
+    page = client.get(f"{app_url}/login", follow_redirects=True)
+    assert page.status_code == 200, page.text
+    form = password_form(page.text, str(page.url))
+    data = dict(form.fields)
+    data[form.field_named(type_="email") or form.field_named(contains="email") or "username"] = email
+    data[form.field_named(type_="password")] = password
+    return client.post(form.action, data=data, follow_redirects=True)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium driven by Playwright; skipped without it, except under CI where it must exist."""
+    if not shutil.which(CHROMIUM) and not os.path.exists(CHROMIUM):
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is missing; .ci/run installs it with apt-get install chromium")
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync", "--no-first-run", "--disable-quic"],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    context.close()

@@ -1,0 +1,93 @@
+"""Configuration: the embedded default, a real tenant, and the start-up errors in between."""
+
+from pathlib import Path
+
+import pytest
+
+from shared.config import ConfigError, load_settings, normalize_issuer
+
+REAL = {
+    "AUTH0_DOMAIN": "dev-abc123.us.auth0.com",
+    "AUTH0_CLIENT_ID": "client-123",
+    "AUTH0_CLIENT_SECRET": "s3cret",
+    "APP_SECRET_KEY": "k" * 40,
+}
+
+
+def settings_from(tmp_path: Path, **env: str):
+    return load_settings({"DEV_TENANT_STATE_DIR": str(tmp_path), **env}, env_file=tmp_path / "missing.env")
+
+
+def test_no_tenant_configured_uses_the_dev_tenant(tmp_path):
+    settings = settings_from(tmp_path)
+    assert settings.embedded
+    assert settings.issuer == "http://localhost:4000/"
+    assert settings.base_url == "http://localhost:3000"
+    assert settings.redirect_uri == "http://localhost:3000/callback"
+
+
+def test_embedded_secrets_are_generated_once_and_kept(tmp_path):
+    first = settings_from(tmp_path)
+    again = settings_from(tmp_path)
+    assert len(first.app_secret_key) >= 32
+    assert first.app_secret_key == again.app_secret_key
+    assert first.client_secret == again.client_secret
+
+
+def test_port_changes_the_base_url(tmp_path):
+    assert settings_from(tmp_path, PORT="3005").redirect_uri == "http://localhost:3005/callback"
+
+
+@pytest.mark.parametrize("port", ["abc", "0", "70000"])
+def test_bad_port_is_a_clear_error(tmp_path, port):
+    with pytest.raises(ConfigError, match="PORT"):
+        settings_from(tmp_path, PORT=port)
+
+
+def test_real_tenant_from_environment(tmp_path):
+    settings = settings_from(tmp_path, **REAL)
+    assert not settings.embedded
+    assert settings.issuer == "https://dev-abc123.us.auth0.com/"
+    assert settings.client_id == "client-123"
+
+
+@pytest.mark.parametrize("missing", ["AUTH0_CLIENT_ID", "AUTH0_CLIENT_SECRET", "APP_SECRET_KEY", "AUTH0_DOMAIN"])
+def test_half_a_configuration_names_the_missing_variable(tmp_path, missing):
+    env = {k: v for k, v in REAL.items() if k != missing}
+    with pytest.raises(ConfigError, match=missing):
+        settings_from(tmp_path, **env)
+
+
+def test_short_app_secret_key_is_refused(tmp_path):
+    with pytest.raises(ConfigError, match="at least 32"):
+        settings_from(tmp_path, **{**REAL, "APP_SECRET_KEY": "short"})
+
+
+def test_dotenv_file_is_read_and_environment_wins(tmp_path):
+    env_file = tmp_path / ".env"
+    lines = [f'{k}="{v}"' for k, v in REAL.items()] + ["# a comment", "export PORT=3100"]
+    env_file.write_text("\n".join(lines))
+    settings = load_settings({"AUTH0_CLIENT_ID": "from-env"}, env_file=env_file)
+    assert settings.client_id == "from-env"
+    assert settings.issuer == "https://dev-abc123.us.auth0.com/"
+    assert settings.port == 3100
+
+
+@pytest.mark.parametrize(
+    ("domain", "issuer"),
+    [
+        ("dev-abc.eu.auth0.com", "https://dev-abc.eu.auth0.com/"),
+        ("https://dev-abc.eu.auth0.com", "https://dev-abc.eu.auth0.com/"),
+        ("https://login.example.com/", "https://login.example.com/"),
+        ("http://localhost:4000", "http://localhost:4000/"),
+        ("http://127.0.0.1:4000/", "http://127.0.0.1:4000/"),
+    ],
+)
+def test_domain_forms_become_auth0_issuers(domain, issuer):
+    assert normalize_issuer(domain) == issuer
+
+
+@pytest.mark.parametrize("domain", ["http://example.com", "ftp://example.com", "https://", "https://x.com/?a=1"])
+def test_unsafe_or_malformed_domains_are_refused(domain):
+    with pytest.raises(ConfigError, match="AUTH0_DOMAIN"):
+        normalize_issuer(domain)

@@ -1,0 +1,192 @@
+"""The id_token verifier on its own: every refusal, key rotation, and the bounded JWKS fetches."""
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import json
+
+import httpx2
+import pytest
+from joserfc import jwt
+from joserfc.jwk import RSAKey
+
+from shared.tokens import REFETCH_COOLDOWN, IdTokenVerifier, TokenError
+
+ISSUER = "https://tenant.example/"
+CLIENT = "my-client"
+NOW = 1_800_000_000
+
+
+class Tenant:
+    """A JWKS endpoint in memory, counting how often it is fetched."""
+
+    def __init__(self) -> None:
+        self.keys = [RSAKey.generate_key(2048, parameters={"kid": "k1"})]
+        self.fetches = 0
+        self.publish_kids = True
+
+    def jwks(self, request: httpx2.Request) -> httpx2.Response:
+        self.fetches += 1
+        keys = [key.as_dict(private=False) for key in self.keys]
+        if not self.publish_kids:
+            for key in keys:
+                key.pop("kid")
+        return httpx2.Response(200, json={"keys": keys})
+
+    def sign(self, key=None, header=None, **overrides) -> str:
+        key = key or self.keys[-1]
+        claims = {"iss": ISSUER, "aud": CLIENT, "sub": "auth0|1", "iat": NOW, "exp": NOW + 3600, **overrides}
+        claims = {k: v for k, v in claims.items() if v is not None}
+        return jwt.encode(header or {"alg": "RS256", "kid": key.kid}, claims, key)
+
+
+@pytest.fixture
+def tenant() -> Tenant:
+    return Tenant()
+
+
+def make_verifier(tenant: Tenant, clock=lambda: NOW) -> IdTokenVerifier:
+    http = httpx2.AsyncClient(transport=httpx2.MockTransport(tenant.jwks))
+    return IdTokenVerifier(ISSUER, CLIENT, "https://tenant.example/.well-known/jwks.json", http, clock=clock)
+
+
+def verify(verifier: IdTokenVerifier, token: str, **kwargs):
+    return asyncio.run(verifier.verify(token, **kwargs))
+
+
+def test_valid_rs256_token_is_accepted(tenant):
+    claims = verify(make_verifier(tenant), tenant.sign(nonce="n1"), nonce="n1")
+    assert claims["sub"] == "auth0|1"
+
+
+@pytest.mark.parametrize(
+    ("claims", "reason"),
+    [
+        ({"iss": "https://evil.example/"}, "iss"),
+        ({"aud": "another-client"}, "aud"),
+        ({"aud": None}, "aud"),
+        ({"aud": ["another-client", CLIENT]}, "azp"),
+        ({"aud": [CLIENT, "other"], "azp": "other"}, "azp"),
+        ({"sub": None}, "sub"),
+        ({"iat": None}, "iat"),
+        ({"exp": None}, "exp"),
+        ({"exp": NOW - 61}, "expired"),
+        ({"iat": NOW + 3600}, "future"),
+        ({"nbf": NOW + 3600}, "not yet valid"),
+    ],
+)
+def test_bad_claims_are_refused(tenant, claims, reason):
+    with pytest.raises(TokenError, match=reason):
+        verify(make_verifier(tenant), tenant.sign(**claims))
+
+
+def test_several_audiences_with_our_azp_are_accepted(tenant):
+    assert verify(make_verifier(tenant), tenant.sign(aud=[CLIENT, "api"], azp=CLIENT))["azp"] == CLIENT
+
+
+def test_clock_skew_within_leeway_is_tolerated(tenant):
+    assert verify(make_verifier(tenant), tenant.sign(iat=NOW + 30, exp=NOW - 30))
+
+
+def test_wrong_nonce_is_refused(tenant):
+    with pytest.raises(TokenError, match="nonce"):
+        verify(make_verifier(tenant), tenant.sign(nonce="theirs"), nonce="ours")
+
+
+def test_missing_nonce_is_refused_when_one_was_sent(tenant):
+    with pytest.raises(TokenError, match="nonce"):
+        verify(make_verifier(tenant), tenant.sign(), nonce="ours")
+
+
+def test_tampered_signature_is_refused(tenant):
+    head, payload, signature = tenant.sign().split(".")
+    forged = f"{head}.{payload}.{signature[:-4]}AAAA"
+    with pytest.raises(TokenError, match="signature"):
+        verify(make_verifier(tenant), forged)
+
+
+def test_alg_none_is_refused(tenant):
+    head, payload, _ = tenant.sign().split(".")
+    none_header = "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0"  # {"alg":"none","typ":"JWT"}
+    with pytest.raises(TokenError, match="'none'"):
+        verify(make_verifier(tenant), f"{none_header}.{payload}.")
+
+
+def test_hs256_signed_with_the_public_key_is_refused(tenant):
+    # joserfc itself refuses to use a public key as an HMAC secret, so build the forgery by hand.
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    claims = {"iss": ISSUER, "aud": CLIENT, "sub": "x", "iat": NOW, "exp": NOW + 60}
+    signing_input = f"{b64(json.dumps({'alg': 'HS256', 'kid': 'k1'}).encode())}.{b64(json.dumps(claims).encode())}"
+    secret = tenant.keys[0].as_pem(private=False)
+    token = f"{signing_input}.{b64(hmac.new(secret, signing_input.encode(), hashlib.sha256).digest())}"
+    with pytest.raises(TokenError, match="HS256"):
+        verify(make_verifier(tenant), token)
+
+
+@pytest.mark.parametrize("garbage", ["", "abc", "a.b.c", "a.b", "\u00e9.\u00e9.\u00e9", "eyJ9.eyJ9.eyJ9"])
+def test_garbage_is_refused(tenant, garbage):
+    with pytest.raises(TokenError):
+        verify(make_verifier(tenant), garbage)
+
+
+def test_single_key_without_kid_is_accepted(tenant):
+    tenant.publish_kids = False
+    token = tenant.sign(header={"alg": "RS256"})
+    assert verify(make_verifier(tenant), token)["sub"] == "auth0|1"
+
+
+def test_no_kid_with_several_keys_is_refused(tenant):
+    tenant.keys.append(RSAKey.generate_key(2048, parameters={"kid": "k2"}))
+    tenant.publish_kids = False
+    with pytest.raises(TokenError, match="several"):
+        verify(make_verifier(tenant), tenant.sign(header={"alg": "RS256"}))
+
+
+def test_rotated_in_key_costs_exactly_one_refetch(tenant):
+    verifier = make_verifier(tenant)
+    verify(verifier, tenant.sign())
+    tenant.keys.append(RSAKey.generate_key(2048, parameters={"kid": "k2"}))
+    assert verify(verifier, tenant.sign())["sub"] == "auth0|1"
+    assert tenant.fetches == 2
+
+
+def test_flood_of_unknown_kids_is_bounded(tenant):
+    verifier = make_verifier(tenant)
+    stranger = RSAKey.generate_key(2048)
+
+    async def flood() -> None:
+        for i in range(50):
+            with pytest.raises(TokenError, match="does not publish"):
+                await verifier.verify(tenant.sign(key=stranger, header={"alg": "RS256", "kid": f"random-{i}"}))
+
+    asyncio.run(flood())
+    assert tenant.fetches == 2  # the first load, then one re-fetch per cooldown
+    assert REFETCH_COOLDOWN >= 30
+
+
+def test_verified_tokens_are_cached_but_never_past_exp(tenant):
+    now = [NOW]
+    verifier = make_verifier(tenant, clock=lambda: now[0])
+    token = tenant.sign(exp=NOW + 10)
+    verify(verifier, token)
+    verifier._keys = []  # a cache hit needs no key at all: no RSA work
+    assert verify(verifier, token)["sub"] == "auth0|1"
+    fetches = tenant.fetches
+    now[0] = NOW + 10  # at exp the cache no longer answers: the token is checked again, keys and all
+    verify(verifier, token)
+    assert tenant.fetches == fetches + 1
+    now[0] = NOW + 10 + 61  # and past the leeway it is refused
+    with pytest.raises(TokenError, match="expired"):
+        verify(verifier, token)
+
+
+def test_unreachable_jwks_is_a_token_error(tenant):
+    def down(request):
+        raise httpx2.ConnectError("refused")
+
+    verifier = IdTokenVerifier(ISSUER, CLIENT, "https://x/jwks", httpx2.AsyncClient(transport=httpx2.MockTransport(down)))
+    with pytest.raises(TokenError, match="signing keys"):
+        verify(verifier, tenant.sign())
