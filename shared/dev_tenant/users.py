@@ -183,7 +183,7 @@ class UserStore:
     def by_picture_id(self, picture_id: str) -> dict | None:
         with self._connect() as db:
             row = db.execute(
-                "SELECT * FROM users WHERE user_id LIKE ?", ("%|" + picture_id.replace("%", "").replace("_", "\\_"),)
+                "SELECT * FROM users WHERE substr(user_id, instr(user_id, '|') + 1) = ?", (picture_id,)
             ).fetchone()
         return self._profile(row) if row else None
 
