@@ -103,9 +103,13 @@ def hosted_login(client: httpx2.Client, app_url: str, email: str, password: str)
     return client.post(form.action, data=data, follow_redirects=True)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
-    """Debian's Chromium driven by Playwright; skipped without it, except under CI where it must exist."""
+    """Debian's Chromium driven by Playwright; skipped without it, except under CI where it must exist.
+
+    Module-scoped: Playwright's sync API keeps an event loop running in the main thread while it is
+    open, which would break later tests that call asyncio.run().
+    """
     if not shutil.which(CHROMIUM) and not os.path.exists(CHROMIUM):
         if os.environ.get("CI"):
             pytest.fail(f"{CHROMIUM} is missing; .ci/run installs it with apt-get install chromium")
