@@ -34,7 +34,7 @@ class PlainCookie:
 
     name = "plain cookie"
     cookie = ID_TOKEN
-    holds = "the id_token itself: a JWT signed by the tenant, so this app verifies it again on every request"
+    holds = "the id_token itself: a JWT signed by the tenant, which this app verifies again on every request"
 
     def __init__(self, *, secure: bool) -> None:
         self.secure = secure  # Secure flag whenever the app is served over https

@@ -34,9 +34,9 @@ STEP = "Step 03 — Session Handling (wrapper library)"
 class WrapperLibrary:
     """The id_token under "id_token" in Starlette's signed `session` cookie."""
 
-    name = "wrapper library (Starlette's SessionMiddleware)"
+    name = "wrapper library: Starlette's SessionMiddleware"
     cookie = "session"
-    holds = 'base64 JSON {"id_token": …}, signed with APP_SECRET_KEY — readable by anyone who has it, not changeable'
+    holds = '{"id_token": …} as base64 JSON, signed with APP_SECRET_KEY: whoever has the cookie can read it, only this app can change it'
 
     # region: create-session
     def save(self, request: Request, response: Response, id_token: str) -> None:
