@@ -1,0 +1,37 @@
+"""Step 03 in a real browser, in each variant: Create Session, Check Session (reload), Logout."""
+
+import pytest
+
+from shared.dev_tenant import DEMO_EMAIL, DEMO_PASSWORD
+
+pytestmark = pytest.mark.browser
+
+
+def log_in_on_the_hosted_page(page) -> None:
+    page.get_by_label("Email").fill(DEMO_EMAIL)
+    page.get_by_label("Password").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Continue").click()
+
+
+@pytest.mark.parametrize("variant", ["cookie_app.py", "wrapper_app.py"])
+def test_create_check_and_end_a_session(page, serve_step, variant):
+    with serve_step(f"03-Session-Handling/{variant}") as app:
+        page.goto(f"{app}/")
+        assert page.title().startswith("Session Handling")
+        page.click("#btn-login")
+        log_in_on_the_hosted_page(page)
+        page.wait_for_selector("#btn-logout")
+        assert "Welcome demo" in page.inner_text("#welcome")
+        assert "Session expires" in page.inner_text("#session-panel")
+
+        page.reload()  # Check Session: the session survives a reload
+        page.wait_for_selector("#btn-logout")
+        assert "demo@example.com" in page.inner_text("#session-user")
+
+        page.click("#btn-logout")  # through the tenant's logout, back to the app
+        page.wait_for_selector("#btn-login")
+        assert page.url.startswith(app)
+
+        page.click("#btn-login")  # the tenant's session ended too: the hosted form, not an instant login
+        page.get_by_label("Password").wait_for()
+        assert not page.url.startswith(app)
