@@ -76,8 +76,9 @@ def build_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with httpx2.AsyncClient(timeout=10) as http:
-            app.state.oidc = OidcClient(settings, http)
+        tls = httpx2.create_ssl_context()  # one CA store load per process, shared by every client
+        async with httpx2.AsyncClient(timeout=10, verify=tls) as http:
+            app.state.oidc = OidcClient(settings, http, tls)
             try:
                 await app.state.oidc.warm_up()
             except (TenantUnavailable, LoginError) as error:
