@@ -38,7 +38,7 @@ class Rule:
 
 
 class AuthApiError(Exception):
-    """A login or sign-up the tenant refused, in words for the form; `status` is the app's answer."""
+    """A login or sign-up that cannot go ahead, in words for the form; `status` is the app's answer."""
 
     def __init__(self, message: str, *, status: int = 400, rules: list[Rule] | None = None) -> None:
         super().__init__(message)
