@@ -113,13 +113,15 @@ def _login_error(status: int, body: dict[str, Any]) -> AuthApiError:
     if code == "unauthorized" and "blocked" in text.lower():
         return AuthApiError("This account is blocked. Ask an administrator to unblock it.", status=403)
     if code == "unauthorized_client":
-        return AuthApiError(f"This application is not allowed to log in with a password. {ENABLE_PASSWORD_GRANT}", status=502)
+        message = f"This application is not allowed to log in with a password. {ENABLE_PASSWORD_GRANT}"
+        return AuthApiError(message, status=502)
     if code == "server_error" and "default connection" in text.lower():
         return AuthApiError(f"The tenant has no default directory for password logins. {SET_DEFAULT_DIRECTORY}", status=502)
     if code == "invalid_request" and "connection" in text.lower():
         return AuthApiError(_connection_missing(text), status=502)
     if code == "access_denied" and status == 401:
-        return AuthApiError("The tenant did not accept this application's credentials: check AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET.", status=502)
+        message = "The tenant did not accept this application's credentials: check AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET."
+        return AuthApiError(message, status=502)
     if code == "mfa_required":
         return AuthApiError("This account needs multi-factor authentication, which this form does not offer.", status=403)
     if code == "password_leaked":

@@ -11,14 +11,16 @@ from shared.auth0_api import ENABLE_PASSWORD_GRANT, SET_DEFAULT_DIRECTORY, _logi
 
 
 def test_missing_default_directory_names_the_tenant_setting():
-    error = _login_error(500, {"error": "server_error", "error_description": "Authorization server not configured with default connection."})
+    body = {"error": "server_error", "error_description": "Authorization server not configured with default connection."}
+    error = _login_error(500, body)
     assert error.status == 502
     assert SET_DEFAULT_DIRECTORY in error.message
     assert "Default Directory" in SET_DEFAULT_DIRECTORY and "API Authorization Settings" in SET_DEFAULT_DIRECTORY
 
 
 def test_grant_not_allowed_names_the_application_setting():
-    error = _login_error(403, {"error": "unauthorized_client", "error_description": "Grant type 'http://auth0.com/oauth/grant-type/password-realm' not allowed for the client."})
+    description = "Grant type 'http://auth0.com/oauth/grant-type/password-realm' not allowed for the client."
+    error = _login_error(403, {"error": "unauthorized_client", "error_description": description})
     assert error.status == 502
     assert ENABLE_PASSWORD_GRANT in error.message
 
@@ -73,7 +75,8 @@ def test_strength_rules_are_formatted_with_their_numbers():
 def test_policy_text_is_the_fallback_when_rules_are_missing():
     body = {"name": "PasswordStrengthError", "code": "invalid_password", "description": "Password is too weak",
             "policy": "* At least 10 characters in length\n* Contain at least 3 kinds"}
-    assert [rule.text for rule in _signup_error(400, body).rules] == ["At least 10 characters in length", "Contain at least 3 kinds"]
+    rules = _signup_error(400, body).rules
+    assert [rule.text for rule in rules] == ["At least 10 characters in length", "Contain at least 3 kinds"]
 
 
 def test_existing_username_counts_as_an_existing_user():
