@@ -33,7 +33,7 @@ class Rule:
     """One line of the connection's password policy, and whether the refused password met it."""
 
     text: str
-    met: bool
+    met: bool | None  # None: the tenant sent only the policy text, not which rules the password broke
     items: list[Rule] = field(default_factory=list)
 
 
@@ -168,7 +168,7 @@ def _rules(description: Any, policy: Any) -> list[Rule]:
     if isinstance(description, dict) and isinstance(description.get("rules"), list):
         return [_rule(rule) for rule in description["rules"] if isinstance(rule, dict)]
     if isinstance(policy, str):
-        return [Rule(line.strip(" *"), met=False) for line in policy.splitlines() if line.strip(" *")]
+        return [Rule(line.strip(" *"), met=None) for line in policy.splitlines() if line.strip(" *")]
     return []
 
 

@@ -76,7 +76,10 @@ def test_policy_text_is_the_fallback_when_rules_are_missing():
     body = {"name": "PasswordStrengthError", "code": "invalid_password", "description": "Password is too weak",
             "policy": "* At least 10 characters in length\n* Contain at least 3 kinds"}
     rules = _signup_error(400, body).rules
-    assert [rule.text for rule in rules] == ["At least 10 characters in length", "Contain at least 3 kinds"]
+    assert [(rule.text, rule.met) for rule in rules] == [
+        ("At least 10 characters in length", None),
+        ("Contain at least 3 kinds", None),
+    ]
 
 
 def test_existing_username_counts_as_an_existing_user():
