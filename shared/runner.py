@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import argparse
 import errno
+import json
 import socket
 import sys
 import threading
 import time
+import urllib.request
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
-import httpx2
 import uvicorn
 from starlette.applications import Starlette
 
@@ -34,10 +35,11 @@ def _port_is_free(port: int) -> bool:
 
 def _running_tenant_issuer(issuer: str) -> str | None:
     """The issuer a server already answering at `issuer` claims, or None if nothing answers."""
+    # A plain http call on loopback; urllib avoids building an HTTP client with a CA store at start-up.
     try:
-        response = httpx2.get(f"{issuer}.well-known/openid-configuration", timeout=1)
-        return response.json().get("issuer")
-    except (httpx2.HTTPError, ValueError, AttributeError):
+        with urllib.request.urlopen(f"{issuer}.well-known/openid-configuration", timeout=1) as response:
+            return json.load(response).get("issuer")
+    except (OSError, ValueError, AttributeError):
         return None
 
 

@@ -1,0 +1,183 @@
+"""The two Auth0 Authentication API calls the custom login form makes (Auth0.js's `login` and `signup`).
+
+Both run on the server, through the app's one shared HTTP client, so the client secret and the
+password never pass through the browser's JavaScript. Auth0 answers errors in two JSON shapes —
+OAuth's `{"error", "error_description"}` from /oauth/token and `{"code", "description", "name"}` from
+/dbconnections/signup — and `AuthApiError` turns both into a sentence a person can act on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx2
+
+from shared.oidc import SCOPE, OidcClient, TenantUnavailable
+
+PASSWORD_REALM_GRANT = "http://auth0.com/oauth/grant-type/password-realm"
+
+# What a workshop participant must change in the Auth0 Dashboard when the tenant refuses the app.
+ENABLE_PASSWORD_GRANT = (
+    "In the Auth0 Dashboard open Applications → this application → Settings → Advanced Settings → "
+    "Grant Types, tick Password and save."
+)
+SET_DEFAULT_DIRECTORY = (
+    "In the Auth0 Dashboard open Settings (Tenant Settings) → API Authorization Settings and set "
+    "Default Directory to your database connection's name (or set AUTH0_CONNECTION)."
+)
+
+
+@dataclass
+class Rule:
+    """One line of the connection's password policy, and whether the refused password met it."""
+
+    text: str
+    met: bool | None  # None: the tenant sent only the policy text, not which rules the password broke
+    items: list[Rule] = field(default_factory=list)
+
+
+class AuthApiError(Exception):
+    """A login or sign-up that cannot go ahead, in words for the form; `status` is the app's answer."""
+
+    def __init__(self, message: str, *, status: int = 400, rules: list[Rule] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.rules = rules or []
+
+
+async def login_with_password(client: OidcClient, email: str, password: str) -> str:
+    """Trade an email and password for an id_token with the password-realm grant; the caller verifies it."""
+    settings = client.settings
+    token_endpoint = (await client.metadata())["token_endpoint"]
+    answer = await _post(client, token_endpoint, data={
+        "grant_type": PASSWORD_REALM_GRANT,
+        "realm": settings.connection,  # the database connection, so no tenant-wide default is needed
+        "username": email,
+        "password": password,
+        "scope": SCOPE,
+        "client_id": settings.client_id,
+        "client_secret": settings.client_secret,
+    })
+    if answer.status_code == 200 and isinstance(id_token := _json(answer).get("id_token"), str):
+        return id_token
+    raise _login_error(answer.status_code, _json(answer))
+
+
+async def sign_up(client: OidcClient, email: str, password: str) -> None:
+    """Create the user in the database connection (POST /dbconnections/signup); it is not logged in yet."""
+    settings = client.settings
+    answer = await _post(client, f"{settings.issuer}dbconnections/signup", json={
+        "client_id": settings.client_id,
+        "email": email,
+        "password": password,
+        "connection": settings.connection,
+    })
+    if answer.status_code != 200:
+        raise _signup_error(answer.status_code, _json(answer))
+
+
+async def _post(client: OidcClient, url: str, **body: Any) -> httpx2.Response:
+    try:
+        return await client.http.post(url, headers={"accept": "application/json"}, **body)
+    except httpx2.HTTPError as error:
+        raise TenantUnavailable(client.settings.issuer) from error
+
+
+def _json(response: httpx2.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _code_and_description(body: dict[str, Any]) -> tuple[str, Any]:
+    code = body.get("error") or body.get("code") or ""
+    description = body.get("error_description") or body.get("description") or body.get("message") or ""
+    return str(code), description
+
+
+def _login_error(status: int, body: dict[str, Any]) -> AuthApiError:
+    code, description = _code_and_description(body)
+    text = str(description)
+    if code in ("invalid_grant", "invalid_user_password"):
+        return AuthApiError("Wrong email or password.", status=401)
+    if code == "too_many_attempts":
+        return AuthApiError(
+            "Too many failed attempts: this account is blocked for now. "
+            "Follow the instructions in the email the tenant sent to unblock it, or ask an administrator.",
+            status=429,
+        )
+    if code == "unauthorized" and "blocked" in text.lower():
+        return AuthApiError("This account is blocked. Ask an administrator to unblock it.", status=403)
+    if code == "unauthorized_client":
+        message = f"This application is not allowed to log in with a password. {ENABLE_PASSWORD_GRANT}"
+        return AuthApiError(message, status=502)
+    if code == "server_error" and "default connection" in text.lower():
+        return AuthApiError(f"The tenant has no default directory for password logins. {SET_DEFAULT_DIRECTORY}", status=502)
+    if code == "invalid_request" and "connection" in text.lower():
+        return AuthApiError(_connection_missing(text), status=502)
+    if code == "access_denied" and status == 401:
+        message = "The tenant did not accept this application's credentials: check AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET."
+        return AuthApiError(message, status=502)
+    if code == "mfa_required":
+        return AuthApiError("This account needs multi-factor authentication, which this form does not offer.", status=403)
+    if code == "password_leaked":
+        return AuthApiError("This password appeared in a data breach and was blocked. Reset your password.", status=403)
+    return _unexpected(status, code, text)
+
+
+def _signup_error(status: int, body: dict[str, Any]) -> AuthApiError:
+    code, description = _code_and_description(body)
+    text = str(description)
+    if code in ("user_exists", "username_exists"):
+        return AuthApiError("An account with this email address already exists. Log in instead.", status=409)
+    if code == "invalid_password" or str(body.get("name") or "").startswith("Password"):
+        rules = _rules(description, body.get("policy"))
+        if rules:
+            return AuthApiError("That password is too weak. A password needs:", status=400, rules=rules)
+        return AuthApiError(f"That password is not allowed: {text or 'choose another one.'}", status=400)
+    if code == "invalid_signup":
+        return AuthApiError("The tenant refused this sign-up. Check the email address.", status=400)
+    if code == "unauthorized":
+        return AuthApiError(f"Sign-up is not allowed for this application: {text}", status=403)
+    if code in ("invalid_connection",) or (code == "invalid_request" and "connection" in text.lower()):
+        return AuthApiError(_connection_missing(text), status=502)
+    return _unexpected(status, code, text)
+
+
+def _connection_missing(text: str) -> str:
+    return (
+        f"The tenant has no usable database connection for this application ({text}). In the Auth0 Dashboard "
+        "open Applications → this application → Connections and enable the database connection, and set "
+        "AUTH0_CONNECTION to its name if it is not Username-Password-Authentication."
+    )
+
+
+def _unexpected(status: int, code: str, text: str) -> AuthApiError:
+    detail = f"{code}: {text}" if code else f"HTTP {status}"
+    if status >= 500 or not code:
+        return AuthApiError(f"The tenant answered with an error ({detail}). Try again in a moment.", status=502)
+    return AuthApiError(f"The tenant refused: {text or code}.", status=400)
+
+
+def _rules(description: Any, policy: Any) -> list[Rule]:
+    """Auth0's PasswordStrengthError rules (`%d` messages with a `format` list), or the plain policy text."""
+    if isinstance(description, dict) and isinstance(description.get("rules"), list):
+        return [_rule(rule) for rule in description["rules"] if isinstance(rule, dict)]
+    if isinstance(policy, str):
+        return [Rule(line.strip(" *"), met=None) for line in policy.splitlines() if line.strip(" *")]
+    return []
+
+
+def _rule(raw: dict[str, Any]) -> Rule:
+    message = str(raw.get("message", ""))
+    values = raw.get("format") or []
+    try:
+        text = message % tuple(values) if values else message
+    except (TypeError, ValueError):
+        text = message
+    items = [_rule(item) for item in raw.get("items") or [] if isinstance(item, dict)]
+    return Rule(text, bool(raw.get("verified")), items)
