@@ -26,13 +26,13 @@ def listing_problems(root: Path, readme: Path) -> list[str]:
         try:
             source = region_text(root, listing.path, listing.region)
         except ListingError as error:
-            problems.append(f"{listing.where}: {error}")
+            problems.append(f"{listing.where(root)}: {error}")
             continue
         if listing.text != source:
             diff = "\n".join(difflib.unified_diff(
                 source.splitlines(), listing.text.splitlines(),
-                f"{listing.path}#{listing.region}", f"{listing.readme.name}:{listing.line}", lineterm=""))
-            problems.append(f"{listing.where} differs from the source; copy the region into the README:\n{diff}")
+                f"{listing.path}#{listing.region}", listing.where(root), lineterm=""))
+            problems.append(f"{listing.where(root)} differs from the source; copy the region into the README:\n{diff}")
     return problems
 
 

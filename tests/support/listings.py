@@ -36,9 +36,9 @@ class Listing:
     region: str
     text: str  # the fenced block's content
 
-    @property
-    def where(self) -> str:
-        return f"{self.readme.name}:{self.line} ({self.path}#{self.region})"
+    def where(self, root: Path) -> str:
+        readme = self.readme.relative_to(root) if self.readme.is_relative_to(root) else self.readme
+        return f"{readme}:{self.line} ({self.path}#{self.region})"
 
 
 def find_listings(readme: Path) -> list[Listing]:
