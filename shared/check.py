@@ -136,7 +136,11 @@ def run_checks(settings: Settings, client: httpx2.Client, now: Callable[[], floa
         if not isinstance(discovery, dict):
             raise ValueError("not a JSON object")
     except httpx2.HTTPError as error:
-        if settings.embedded:
+        answered = isinstance(error, httpx2.HTTPStatusError)
+        if settings.embedded and answered:
+            fix = (f"something other than the dev tenant answers at {settings.issuer}; stop it, "
+                   "or set DEV_TENANT_PORT to another port")
+        elif settings.embedded:
             fix = f"nothing answers at {settings.issuer}: the dev tenant is not running; {START_DEV_TENANT}"
         else:
             fix = f"check AUTH0_DOMAIN (environment or .env; {DASHBOARD_APP} → Domain) and this machine's network"

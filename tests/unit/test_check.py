@@ -101,6 +101,15 @@ def test_dev_tenant_not_running_says_how_to_start_it(tmp_path):
     assert "--    issuer" in output  # the checks that need the tenant are skipped, not failed
 
 
+def test_something_else_on_the_dev_tenant_port_is_named(tmp_path):
+    port = free_port()
+    with serve(Starlette(), port):  # answers 404 to everything
+        env = {"DEV_TENANT_PORT": str(port), "DEV_TENANT_STATE_DIR": str(tmp_path / "state")}
+        code, output = run_check(tmp_path, **env)
+    assert code == 1, output
+    assert "something other than the dev tenant answers" in output and "DEV_TENANT_PORT" in output
+
+
 def test_real_tenant_not_answering_points_at_auth0_domain(tenant, tmp_path):
     code, output = run_check(tmp_path, **real_env(f"http://localhost:{free_port()}", tenant))
     assert code == 1, output
