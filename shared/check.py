@@ -62,7 +62,10 @@ def check_clock(settings: Settings, response: httpx2.Response, now: Callable[[],
         return _ok("clock", "the tenant sent no usable Date header; cannot compare clocks")
     skew = now() - tenant_time
     ahead_or_behind = "ahead of" if skew > 0 else "behind"
-    text = f"this machine is {abs(skew):.0f} s {ahead_or_behind} the tenant (leeway {settings.leeway} s)"
+    if abs(skew) < 2:  # the Date header has whole seconds
+        text = f"this machine and the tenant agree within 1 s (leeway {settings.leeway} s)"
+    else:
+        text = f"this machine is {abs(skew):.0f} s {ahead_or_behind} the tenant (leeway {settings.leeway} s)"
     if abs(skew) < settings.leeway:
         return _ok("clock", text)
     return _fail(
