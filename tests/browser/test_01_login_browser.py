@@ -30,3 +30,17 @@ def test_log_in_and_out_through_the_hosted_page(page, serve_step, tenant):
         save_screenshot(page, "01-login-logged-in", ports)
         page.click("#btn-logout")
         page.wait_for_selector("#btn-login")
+
+
+def test_log_in_after_log_out_skips_the_form_because_the_tenant_session_lives_on(page, serve_step):
+    """What 01-Login/README.md tells the reader to try: step 01's Log Out forgets the user only locally."""
+    with serve_step("01-Login/app.py") as app:
+        page.goto(f"{app}/")
+        page.click("#btn-login")
+        page.get_by_label("Email").fill(DEMO_EMAIL)
+        page.get_by_label("Password").fill(DEMO_PASSWORD)
+        page.get_by_role("button", name="Continue").click()
+        page.click("#btn-logout")
+        page.click("#btn-login")
+        page.wait_for_selector("#btn-logout")  # back in, with no login form on the way
+        assert "Welcome demo" in page.inner_text("#welcome")
