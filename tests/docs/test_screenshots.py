@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -57,3 +58,15 @@ def test_committed_screenshots_are_small_pngs():
     for shot in shots:
         assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", shot.name
         assert shot.stat().st_size < MAX_BYTES, shot.name
+
+
+def test_every_image_a_readme_shows_exists():
+    root = SCREENSHOTS.parents[1]
+    readmes = [root / "README.md", *root.glob("*/README.md")]
+    missing = [
+        f"{readme.relative_to(root)}: {target}"
+        for readme in readmes
+        for target in re.findall(r"!\[[^\]]*\]\(([^)\s]+)\)", readme.read_text(encoding="utf-8"))
+        if "://" not in target and not (readme.parent / target).resolve().is_file()
+    ]
+    assert not missing, "README images that do not exist (run the browser tests to make them):\n" + "\n".join(missing)
