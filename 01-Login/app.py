@@ -19,33 +19,40 @@ from shared.web import build_app, current_user, oidc, render, storage
 STEP = "Step 01 — Login"
 
 
-# region: routes
+# region: homepage
 async def homepage(request: Request) -> Response:
     """Show the Log In button, or the logged-in user's avatar, nickname and a Log Out button."""
     return render(request, "index.html", user=await current_user(request))
+# endregion: homepage
 
 
+# region: login
 async def login(request: Request) -> Response:
     """Redirect to the hosted login page, with state, nonce and a PKCE challenge (Authlib makes them)."""
     return await oidc(request).login_redirect(request)
+# endregion: login
 
 
+# region: callback
 async def callback(request: Request) -> Response:
     """Finish the login: check state, exchange the code, verify the id_token, then store it."""
     id_token, _claims = await oidc(request).finish_login(request)
     response = RedirectResponse("/", status_code=303)
     storage(request).save(request, response, id_token)
     return response
+# endregion: callback
 
 
+# region: logout
 async def logout(request: Request) -> Response:
     """Forget the id_token in this app. (Step 03 also ends the session at the tenant.)"""
     response = RedirectResponse("/", status_code=303)
     storage(request).erase(request, response)
     return response
-# endregion: routes
+# endregion: logout
 
 
+# region: app
 def create_app(settings: Settings | None = None) -> Starlette:
     routes = [
         Route("/", homepage),
@@ -54,6 +61,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/logout", logout),
     ]
     return build_app(routes, step=STEP, settings=settings, templates=Path(__file__).parent / "templates")
+# endregion: app
 
 
 if __name__ == "__main__":

@@ -19,9 +19,12 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def serve(app, port: int, host: str = "127.0.0.1") -> Iterator[str]:
-    """Serve `app` with uvicorn in a background thread; yield its base URL until the block ends."""
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")
+def serve(app, port: int, host: str = "127.0.0.1", **uvicorn_options) -> Iterator[str]:
+    """Serve `app` with uvicorn in a background thread; yield its base URL until the block ends.
+
+    `uvicorn_options` go to uvicorn.Config, e.g. date_header=False for an app that sends its own Date.
+    """
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on", **uvicorn_options)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

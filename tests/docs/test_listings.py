@@ -1,0 +1,116 @@
+"""Every code listing a README quotes is identical to the marked region of the file it names."""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+
+import pytest
+
+from tests.support.listings import ListingError, find_listings, region_text
+
+ROOT = Path(__file__).resolve().parents[2]
+READMES = sorted(
+    [ROOT / "README.md", *(path for path in ROOT.glob("*/README.md") if not path.parent.name.startswith("."))]
+)
+
+
+def listing_problems(root: Path, readme: Path) -> list[str]:
+    """What is wrong with the listings of one README, one message each; empty when all match."""
+    try:
+        listings = find_listings(readme)
+    except ListingError as error:
+        return [str(error)]
+    problems = []
+    for listing in listings:
+        try:
+            source = region_text(root, listing.path, listing.region)
+        except ListingError as error:
+            problems.append(f"{listing.where(root)}: {error}")
+            continue
+        if listing.text != source:
+            diff = "\n".join(difflib.unified_diff(
+                source.splitlines(), listing.text.splitlines(),
+                f"{listing.path}#{listing.region}", listing.where(root), lineterm=""))
+            problems.append(f"{listing.where(root)} differs from the source; copy the region into the README:\n{diff}")
+    return problems
+
+
+@pytest.mark.parametrize("readme", READMES, ids=[str(path.relative_to(ROOT)) for path in READMES])
+def test_readme_listings_match_their_source(readme):
+    problems = listing_problems(ROOT, readme)
+    assert not problems, "\n\n".join(problems)
+
+
+def test_step_readmes_quote_their_code():
+    assert find_listings(ROOT / "01-Login" / "README.md"), "01-Login/README.md quotes no marked listing"
+
+
+# The checker itself: each way a listing can go wrong is reported, with where and what to do.
+
+SOURCE = '''\
+import os
+
+# region: outer
+def handler():
+    # region: inner
+    return os.getcwd()
+    # endregion: inner
+# endregion: outer
+'''
+
+
+def write(tmp_path: Path, readme: str) -> Path:
+    (tmp_path / "app.py").write_text(SOURCE)
+    path = tmp_path / "README.md"
+    path.write_text(readme)
+    return path
+
+
+def test_matching_listing_passes_and_nested_markers_are_left_out(tmp_path):
+    readme = write(tmp_path, "<!-- listing: app.py#outer -->\n```python\ndef handler():\n    return os.getcwd()\n```\n")
+    assert listing_problems(tmp_path, readme) == []
+
+
+def test_indented_region_is_quoted_dedented(tmp_path):
+    readme = write(tmp_path, "<!-- listing: app.py#inner -->\n```python\nreturn os.getcwd()\n```\n")
+    assert listing_problems(tmp_path, readme) == []
+
+
+def test_drifted_listing_fails_with_a_diff(tmp_path):
+    readme = write(tmp_path, "<!-- listing: app.py#inner -->\n```python\nreturn os.getenv('HOME')\n```\n")
+    [problem] = listing_problems(tmp_path, readme)
+    assert "README.md:1 (app.py#inner) differs" in problem
+    assert "-return os.getcwd()" in problem and "+return os.getenv('HOME')" in problem
+
+
+def test_missing_file_is_named(tmp_path):
+    readme = write(tmp_path, "<!-- listing: gone.py#outer -->\n```python\n```\n")
+    [problem] = listing_problems(tmp_path, readme)
+    assert "gone.py does not exist" in problem
+
+
+def test_missing_region_is_named(tmp_path):
+    readme = write(tmp_path, "<!-- listing: app.py#nowhere -->\n```python\n```\n")
+    [problem] = listing_problems(tmp_path, readme)
+    assert "app.py has no region 'nowhere'" in problem
+
+
+def test_marker_without_a_fence_below_fails(tmp_path):
+    readme = write(tmp_path, "<!-- listing: app.py#outer -->\n\n```python\ndef handler():\n```\n")
+    [problem] = listing_problems(tmp_path, readme)
+    assert "must be directly followed by a fenced code block" in problem
+
+
+def test_unclosed_block_and_malformed_marker_fail(tmp_path):
+    unclosed = write(tmp_path, "<!-- listing: app.py#outer -->\n```python\ndef handler():\n")
+    assert "never closed" in listing_problems(tmp_path, unclosed)[0]
+    malformed = write(tmp_path, "<!-- listing: app.py outer -->\n```python\n```\n")
+    assert "malformed listing marker" in listing_problems(tmp_path, malformed)[0]
+
+
+def test_template_regions_use_template_comments(tmp_path):
+    (tmp_path / "page.html").write_text("{# region: body #}\n<p>hi</p>\n{# endregion: body #}\n")
+    readme = tmp_path / "README.md"
+    readme.write_text("<!-- listing: page.html#body -->\n```html\n<p>hi</p>\n```\n")
+    assert listing_problems(tmp_path, readme) == []

@@ -1,0 +1,94 @@
+"""README code listings that quote marked regions of real files, so a test can keep them identical.
+
+In a README, a marker line directly above a fenced block names the file and the region it quotes:
+
+    <!-- listing: 01-Login/app.py#callback -->
+    ```python
+    ...exactly the lines between the region markers...
+    ```
+
+In the source, the region is the lines between `# region: callback` and `# endregion: callback`
+(`{# region: x #}` and `<!-- region: x -->` work in templates). Marker lines of regions nested
+inside are left out of the quoted text; an indented region is quoted dedented.
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+
+MARKER = re.compile(r"^<!--\s*listing:\s*(?P<path>[^#\s]+)#(?P<region>[\w-]+)\s*-->\s*$")
+FENCE = re.compile(r"^(?P<fence>```+|~~~+)")
+REGION_LINE = re.compile(r"^\s*(?:#|\{#|<!--)\s*(?P<kind>region|endregion):\s*(?P<name>[\w-]+)\s*(?:#\}|-->)?\s*$")
+
+
+class ListingError(Exception):
+    """A listing that cannot be checked: no fence after the marker, a missing file or region."""
+
+
+@dataclass(frozen=True)
+class Listing:
+    readme: Path
+    line: int  # 1-based line of the marker in the README
+    path: str  # the quoted file, relative to the repository root
+    region: str
+    text: str  # the fenced block's content
+
+    def where(self, root: Path) -> str:
+        readme = self.readme.relative_to(root) if self.readme.is_relative_to(root) else self.readme
+        return f"{readme}:{self.line} ({self.path}#{self.region})"
+
+
+def find_listings(readme: Path) -> list[Listing]:
+    """Every marked listing in one README; raise ListingError for a marker with no block below it."""
+    lines = readme.read_text(encoding="utf-8").splitlines()
+    listings = []
+    for index, line in enumerate(lines):
+        marker = MARKER.match(line)
+        if not marker:
+            if "listing:" in line and line.lstrip().startswith("<!--"):
+                raise ListingError(f"{readme}:{index + 1}: malformed listing marker {line.strip()!r}; "
+                                   "write <!-- listing: path/to/file.py#region -->")
+            continue
+        opening = FENCE.match(lines[index + 1]) if index + 1 < len(lines) else None
+        if not opening:
+            raise ListingError(f"{readme}:{index + 1}: listing marker for {marker['path']}#{marker['region']} "
+                               "must be directly followed by a fenced code block (``` on the next line)")
+        fence = opening["fence"]
+        for end in range(index + 2, len(lines)):
+            if lines[end].strip() == fence:
+                break
+        else:
+            raise ListingError(f"{readme}:{index + 2}: the code block of {marker['path']}#{marker['region']} "
+                               f"is never closed with {fence}")
+        text = "\n".join(lines[index + 2:end])
+        listings.append(Listing(readme, index + 1, marker["path"], marker["region"], text))
+    return listings
+
+
+def region_text(root: Path, path: str, region: str) -> str:
+    """The lines between `region: NAME` and `endregion: NAME` in root/path, without nested marker lines."""
+    source = root / path
+    if not source.is_file():
+        raise ListingError(f"the quoted file {path} does not exist (relative to the repository root)")
+    inside, found, kept = False, False, []
+    for line in source.read_text(encoding="utf-8").splitlines():
+        marker = REGION_LINE.match(line)
+        if marker and marker["name"] == region:
+            if marker["kind"] == "region":
+                if found:
+                    raise ListingError(f"{path} marks region {region!r} twice")
+                inside, found = True, True
+            elif inside:
+                inside = False
+            continue
+        if inside and not marker:
+            kept.append(line)
+    if not found:
+        raise ListingError(f"{path} has no region {region!r}: add '# region: {region}' and "
+                           f"'# endregion: {region}' around the quoted lines")
+    if inside:
+        raise ListingError(f"{path}: region {region!r} is never closed with '# endregion: {region}'")
+    return textwrap.dedent("\n".join(kept))
