@@ -139,8 +139,17 @@ class OidcClient:
                 title="No login in progress",
             ) from error
         except OAuthError as error:
-            if error.error == "access_denied":
+            # Only an error in the callback URL itself comes from the user; the same `access_denied`
+            # from the token endpoint means the tenant refused this app's client credentials.
+            if error.error == "access_denied" and request.query_params.get("error") == "access_denied":
                 raise LoginError(error.description or "The login was cancelled.", status=403, title="Login cancelled") from error
+            if error.error in ("access_denied", "invalid_client", "unauthorized_client"):
+                raise LoginError(
+                    f"The tenant refused this application's credentials ({error.error}: {error.description}). "
+                    "Check AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET (uv run python -m shared.check tests them).",
+                    status=502,
+                    title="Tenant refused the application",
+                ) from error
             raise LoginError(f"The tenant refused the login: {error.description or error.error}.") from error
         except TokenError as error:
             raise LoginError(str(error), status=401, title="Login refused") from error

@@ -141,3 +141,11 @@ def test_tenant_down_is_a_503_page_naming_it(serve_step, tenant, http):
         page = http.get(f"{app}/login")
     assert page.status_code == 503, page.text
     assert "http://localhost:9/" in page.text
+
+
+def test_wrong_client_secret_is_not_reported_as_a_cancelled_login(serve_step, http):
+    with serve_step(STEP, client_secret="not-the-secret") as app:
+        page = hosted_login(http, app, DEMO_EMAIL, DEMO_PASSWORD)
+    assert page.status_code == 502, page.text
+    assert "AUTH0_CLIENT_SECRET" in page.text
+    assert "cancelled" not in page.text
