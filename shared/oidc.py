@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ssl
 from typing import Any
 from urllib.parse import urlencode
 
@@ -50,10 +49,23 @@ class _VerifyingApp(StarletteOAuth2App):
         return await self.verifier.verify(token["id_token"], nonce=nonce)
 
 
+class _SharedTransport(httpx2.AsyncBaseTransport):
+    """The app's transport, lent to Authlib's per-call clients: closing one of them keeps the pool open."""
+
+    def __init__(self, transport: httpx2.AsyncBaseTransport) -> None:
+        self._transport = transport
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        return await self._transport.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        """The app's lifespan closes the real transport, once, at shutdown."""
+
+
 class OidcClient:
     """Discovery, login redirect, callback and logout URL for one tenant."""
 
-    def __init__(self, settings: Settings, http: httpx2.AsyncClient, tls: ssl.SSLContext) -> None:
+    def __init__(self, settings: Settings, http: httpx2.AsyncClient, transport: httpx2.AsyncBaseTransport) -> None:
         self.settings = settings
         self.http = http
         oauth = OAuth()
@@ -62,9 +74,14 @@ class OidcClient:
             client_id=settings.client_id,
             client_secret=settings.client_secret,
             server_metadata_url=settings.discovery_url,
-            # Authlib builds a new HTTP client for each call; handing it a ready TLS context saves
-            # ~50 ms per login (loading the CA store) without changing how certificates are checked.
-            client_kwargs={"scope": SCOPE, "code_challenge_method": "S256", "timeout": 10, "verify": tls},
+            client_kwargs={
+                "scope": SCOPE,
+                "code_challenge_method": "S256",
+                "timeout": 10,
+                # Authlib builds a short-lived HTTP client for each call; giving them the app's one
+                # connection pool saves loading the CA store and a new connection per login.
+                "transport": _SharedTransport(transport),
+            },
             client_cls=_VerifyingApp,
         )
         self.app: _VerifyingApp = oauth.create_client("auth0")
