@@ -44,14 +44,16 @@ def check_fields(email: str, password: str) -> None:
 # endregion: form
 
 
-# region: routes
+# region: homepage
 async def homepage(request: Request) -> Response:
     """Show the login form, or the logged-in user's avatar, nickname and a Log Out button."""
     if user := await current_user(request):
         return render(request, "index.html", user=user)
     return show_form(request)
+# endregion: homepage
 
 
+# region: login
 async def login(request: Request) -> Response:
     """Log in with the form's email and password: the password-realm grant returns an id_token."""
     form = await read_form(request)
@@ -63,8 +65,10 @@ async def login(request: Request) -> Response:
     except AuthApiError as error:
         return show_form(request, error.status, error, email)
     return await remember(request, id_token)
+# endregion: login
 
 
+# region: signup
 async def signup(request: Request) -> Response:
     """Create the user with the form's email and password, then log them in (the original signupAndLogin)."""
     form = await read_form(request)
@@ -77,8 +81,10 @@ async def signup(request: Request) -> Response:
     except AuthApiError as error:
         return show_form(request, error.status, error, email)
     return await remember(request, id_token)
+# endregion: signup
 
 
+# region: remember
 async def remember(request: Request, id_token: str) -> Response:
     """Verify the id_token like any other (no nonce: this grant has no redirect), store it, go home."""
     try:
@@ -88,8 +94,10 @@ async def remember(request: Request, id_token: str) -> Response:
     response = RedirectResponse("/", status_code=303)
     storage(request).save(request, response, id_token)
     return response
+# endregion: remember
 
 
+# region: google
 async def login_with_google(request: Request) -> Response:
     """Redirect to /authorize with connection=google-oauth2: the tenant sends the browser on to Google."""
     return await oidc(request).login_redirect(request, connection="google-oauth2")
@@ -101,16 +109,19 @@ async def callback(request: Request) -> Response:
     response = RedirectResponse("/", status_code=303)
     storage(request).save(request, response, id_token)
     return response
+# endregion: google
 
 
+# region: logout
 async def logout(request: Request) -> Response:
     """Forget the id_token in this app. (Step 03 also ends the session at the tenant.)"""
     response = RedirectResponse("/", status_code=303)
     storage(request).erase(request, response)
     return response
-# endregion: routes
+# endregion: logout
 
 
+# region: app
 def create_app(settings: Settings | None = None) -> Starlette:
     routes = [
         Route("/", homepage),
@@ -121,6 +132,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/logout", logout),
     ]
     return build_app(routes, step=STEP, settings=settings, templates=Path(__file__).parent / "templates")
+# endregion: app
 
 
 if __name__ == "__main__":

@@ -60,10 +60,12 @@ class PlainCookie:
     # endregion: logout
 
 
+# region: app
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or load_settings()
     variant = PlainCookie(secure=settings.https)
     return session_handling_app(variant, step=STEP, settings=settings, templates=Path(__file__).parent / "templates")
+# endregion: app
 
 
 if __name__ == "__main__":

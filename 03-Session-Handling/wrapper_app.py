@@ -59,8 +59,10 @@ class WrapperLibrary:
     # endregion: logout
 
 
+# region: app
 def create_app(settings: Settings | None = None) -> Starlette:
     return session_handling_app(WrapperLibrary(), step=STEP, settings=settings, templates=Path(__file__).parent / "templates")
+# endregion: app
 
 
 if __name__ == "__main__":

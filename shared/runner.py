@@ -63,7 +63,14 @@ def start_dev_tenant(settings: Settings) -> tuple[uvicorn.Server | None, str]:
 
 def run_step(create_app: Callable[[Settings], Starlette], description: str, *, where_to_click: str) -> None:
     """The `uv run <step>/app.py` entry point: parse --help/--port, check the config, serve."""
-    parser = argparse.ArgumentParser(description=description)
+    parser = argparse.ArgumentParser(
+        description=f"{description}. Serves the app on http://localhost:3000/ (or --port); open it and {where_to_click}",
+        epilog=(
+            "Without AUTH0_DOMAIN it also starts the bundled dev tenant on http://localhost:4000/ and prints its "
+            "demo user. With AUTH0_DOMAIN, AUTH0_CLIENT_ID, AUTH0_CLIENT_SECRET and APP_SECRET_KEY (environment "
+            "or .env) it uses that Auth0 tenant; check them first with: uv run python -m shared.check"
+        ),
+    )
     parser.add_argument("--port", type=int, help="port for the app (default: $PORT or 3000)")
     args = parser.parse_args()
     environ = None

@@ -30,10 +30,12 @@ class SessionVariant(TokenStorage, Protocol):
     holds: str  # what that cookie holds, in a sentence for the panel
 
 
+# region: check-session-page
 async def homepage(request: Request) -> Response:
     """Check Session, then show Log In, or the user and Log Out; the panel shows where the session lives."""
     user = await current_user(request)
     return render(request, "index.html", user=user, session=session_panel(request, user))
+# endregion: check-session-page
 
 
 async def login(request: Request) -> Response:
@@ -41,14 +43,17 @@ async def login(request: Request) -> Response:
     return await oidc(request).login_redirect(request)
 
 
+# region: create-session-page
 async def callback(request: Request) -> Response:
     """Create Session: finish the login (state, code, verified id_token), then let the variant store the id_token."""
     id_token, _claims = await oidc(request).finish_login(request)
     response = RedirectResponse("/", status_code=303)
     storage(request).save(request, response, id_token)
     return response
+# endregion: create-session-page
 
 
+# region: logout-page
 async def logout(request: Request) -> Response:
     """Logout: forget the session here, then send the browser to the tenant to end its session too.
 
@@ -68,6 +73,7 @@ async def logout(request: Request) -> Response:
         )
     storage(request).erase(request, response)
     return response
+# endregion: logout-page
 
 
 def session_panel(request: Request, user: Claims | None) -> dict[str, Any]:
@@ -125,6 +131,7 @@ class ForgetUnreadableSession:
         await self.app(scope, receive, send_wrapper)
 
 
+# region: app
 def session_handling_app(
     variant: SessionVariant, *, step: str, templates: Path, settings: Settings | None = None
 ) -> Starlette:
@@ -139,3 +146,4 @@ def session_handling_app(
     app = build_app(routes, step=step, settings=settings, templates=templates, storage=variant)
     app.add_middleware(ForgetUnreadableSession, secure=settings.https)  # outermost: runs after SessionMiddleware
     return app
+# endregion: app

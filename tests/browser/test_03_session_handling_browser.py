@@ -1,8 +1,15 @@
-"""Step 03 in a real browser, in each variant: Create Session, Check Session (reload), Logout."""
+"""Step 03 in a real browser, in each variant: Create Session, Check Session (reload), Logout.
+
+Also takes the screenshots 03-Session-Handling/README.md shows (docs/screenshots/03-session-*.png):
+written when missing, or every run with UPDATE_SCREENSHOTS=1.
+"""
+
+from urllib.parse import urlsplit
 
 import pytest
 
 from shared.dev_tenant import DEMO_EMAIL, DEMO_PASSWORD
+from tests.support.screenshots import save_screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -14,10 +21,13 @@ def log_in_on_the_hosted_page(page) -> None:
 
 
 @pytest.mark.parametrize("variant", ["cookie_app.py", "wrapper_app.py"])
-def test_create_check_and_end_a_session(page, serve_step, variant):
+def test_create_check_and_end_a_session(page, serve_step, tenant, variant):
+    shot = "03-session-" + variant.removesuffix("_app.py")  # 03-session-cookie-…, 03-session-wrapper-…
     with serve_step(f"03-Session-Handling/{variant}") as app:
+        ports = {urlsplit(app).port: 3000, urlsplit(tenant.issuer).port: 4000}
         page.goto(f"{app}/")
         assert page.title().startswith("Session Handling")
+        save_screenshot(page, f"{shot}-logged-out", ports)
         page.click("#btn-login")
         log_in_on_the_hosted_page(page)
         page.wait_for_selector("#btn-logout")
@@ -27,6 +37,9 @@ def test_create_check_and_end_a_session(page, serve_step, variant):
         page.reload()  # Check Session: the session survives a reload
         page.wait_for_selector("#btn-logout")
         assert "demo@example.com" in page.inner_text("#session-user")
+        page.wait_for_function("() => [...document.images].every((image) => image.complete)")
+        page.locator("#session-panel").scroll_into_view_if_needed()
+        save_screenshot(page, f"{shot}-logged-in", ports)
 
         page.click("#btn-logout")  # through the tenant's logout, back to the app
         page.wait_for_selector("#btn-login")

@@ -42,8 +42,16 @@ def test_readme_listings_match_their_source(readme):
     assert not problems, "\n\n".join(problems)
 
 
-def test_step_readmes_quote_their_code():
-    assert find_listings(ROOT / "01-Login" / "README.md"), "01-Login/README.md quotes no marked listing"
+@pytest.mark.parametrize("step", ["01-Login", "02-Custom-Login", "03-Session-Handling"])
+def test_step_readmes_quote_their_code(step):
+    assert find_listings(ROOT / step / "README.md"), f"{step}/README.md quotes no marked listing"
+
+
+def test_step_03_readme_quotes_each_move_in_both_variants():
+    quoted = {(listing.path, listing.region) for listing in find_listings(ROOT / "03-Session-Handling" / "README.md")}
+    for variant in ("cookie_app.py", "wrapper_app.py"):
+        for move in ("create-session", "check-session", "logout"):
+            assert (f"03-Session-Handling/{variant}", move) in quoted, f"{variant}#{move} is not quoted"
 
 
 # The checker itself: each way a listing can go wrong is reported, with where and what to do.
