@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from shared.config import Settings, load_settings
 from shared.oidc import LoginError, OidcClient, TenantUnavailable
+from shared.redact import protect_logs
 from shared.storage import CookieStorage, SessionTooLarge, TokenStorage
 from shared.tokens import Claims, TokenError
 
@@ -83,6 +84,7 @@ def build_app(
 ) -> Starlette:
     """A step's Starlette app: its routes plus everything every step needs around them."""
     settings = settings or load_settings()
+    protect_logs()  # the callback URL's code and Authlib's PKCE verifier never reach a log
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
