@@ -50,6 +50,9 @@ class CanonicalHostMiddleware:
             host = dict(scope["headers"]).get(b"host")
             if host != self.host:
                 path = scope.get("raw_path") or scope["path"].encode()
+                if not path.startswith(b"/"):
+                    # `GET @attacker.example` would make http://localhost:3000@attacker.example.
+                    path = b"/"
                 query = b"?" + scope["query_string"] if scope["query_string"] else b""
                 response = RedirectResponse(self.base_url + (path + query).decode("latin-1"), status_code=307)
                 await response(scope, receive, send)
