@@ -147,14 +147,20 @@ class OidcClient:
     async def finish_login(self, request: Request) -> tuple[str, Claims]:
         """Handle /callback: check state, exchange the code, verify the id_token."""
         await self.verifier()
+        no_login = LoginError(
+            "There is no login in progress in this browser, or this link was already used. "
+            "Start again from the Log In button.",
+            title="No login in progress",
+        )
+        # Authlib reads `error` before it checks `state`: without this, any link to
+        # /callback?error=…&error_description=<text> would put a stranger's words on this app's page.
+        state = request.query_params.get("state")
+        if not state or f"_state_{self.app.name}_{state}" not in request.session:
+            raise no_login
         try:
             token = await self.app.authorize_access_token(request)
         except MismatchingStateError as error:
-            raise LoginError(
-                "There is no login in progress in this browser, or this link was already used. "
-                "Start again from the Log In button.",
-                title="No login in progress",
-            ) from error
+            raise no_login from error
         except OAuthError as error:
             # Only an error in the callback URL itself comes from the user; the same `access_denied`
             # from the token endpoint means the tenant refused this app's client credentials.

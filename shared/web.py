@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from shared.config import Settings, load_settings
 from shared.oidc import LoginError, OidcClient, TenantUnavailable
+from shared.redact import protect_logs
 from shared.storage import CookieStorage, SessionTooLarge, TokenStorage
 from shared.tokens import Claims, TokenError
 
@@ -49,6 +50,9 @@ class CanonicalHostMiddleware:
             host = dict(scope["headers"]).get(b"host")
             if host != self.host:
                 path = scope.get("raw_path") or scope["path"].encode()
+                if not path.startswith(b"/"):
+                    # `GET @attacker.example` would make http://localhost:3000@attacker.example.
+                    path = b"/"
                 query = b"?" + scope["query_string"] if scope["query_string"] else b""
                 response = RedirectResponse(self.base_url + (path + query).decode("latin-1"), status_code=307)
                 await response(scope, receive, send)
@@ -83,6 +87,7 @@ def build_app(
 ) -> Starlette:
     """A step's Starlette app: its routes plus everything every step needs around them."""
     settings = settings or load_settings()
+    protect_logs()  # the callback URL's code and Authlib's PKCE verifier never reach a log
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
