@@ -6,7 +6,9 @@ for the learner's panel, which cookie it uses and what that cookie holds.
 
 from __future__ import annotations
 
+import functools
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -76,19 +78,46 @@ async def logout(request: Request) -> Response:
 # endregion: logout-page
 
 
-def session_panel(request: Request, user: Claims | None) -> dict[str, Any]:
+@dataclass(frozen=True)
+class SessionPanel:
     """What the learner's panel shows: the variant, its cookie, and when the session ends."""
+
+    variant: str
+    cookie: str
+    holds: str
+    cookie_bytes: int | None = None  # the rest only while someone is logged in
+    expires_in: str | None = None
+    expires_at: str | None = None
+    expires_iso: str | None = None
+    # The page shows nothing but this panel and the token's claims, so the session cookie's value
+    # (which holds the token) and the remaining time name it completely: see {% cache %} in index.html.
+    cache_key: tuple[str, ...] = ()
+
+
+def session_panel(request: Request, user: Claims | None) -> SessionPanel:
     variant: SessionVariant = storage(request)
-    panel: dict[str, Any] = {"variant": variant.name, "cookie": variant.cookie, "holds": variant.holds}
-    if user is not None:
-        expires = datetime.fromtimestamp(user["exp"], UTC)
-        panel |= {
-            "cookie_bytes": len(request.cookies.get(variant.cookie, "")),
-            "expires_in": _duration(user["exp"] - time.time()),
-            "expires_at": expires.strftime("%a %d %b %Y, %H:%M:%S UTC"),
-            "expires_iso": expires.isoformat(),
-        }
-    return panel
+    if user is None:
+        return SessionPanel(variant.name, variant.cookie, variant.holds, cache_key=("logged out",))
+    cookie = request.cookies.get(variant.cookie, "")
+    expires_in = _duration(user["exp"] - time.time())
+    expires_at, expires_iso = _expiry_texts(user["exp"])
+    return SessionPanel(
+        variant.name,
+        variant.cookie,
+        variant.holds,
+        cookie_bytes=len(cookie),
+        expires_in=expires_in,
+        expires_at=expires_at,
+        expires_iso=expires_iso,
+        cache_key=(cookie, expires_in),
+    )
+
+
+@functools.lru_cache(maxsize=1024)
+def _expiry_texts(exp: int) -> tuple[str, str]:
+    """The session's end as text; the same for every request of one session, so worked out once."""
+    expires = datetime.fromtimestamp(exp, UTC)
+    return expires.strftime("%a %d %b %Y, %H:%M:%S UTC"), expires.isoformat()
 
 
 def _duration(seconds: float) -> str:

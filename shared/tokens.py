@@ -23,7 +23,15 @@ class TokenError(Exception):
     """The id_token must not be trusted. The message is safe to show; it never contains the token."""
 
 
-Claims = dict[str, Any]
+class Claims(dict[str, Any]):
+    """A verified token's claims; templates read them as `user.nickname` (a missing claim is None).
+
+    Plain dicts would work too, but Jinja tries attribute access first and pays for an exception on
+    every `user.x` of a dict: this answers directly, which matters on a page rendered per request.
+    """
+
+    __getattr__ = dict.get  # type: ignore[assignment]
+
 PublishedKey = tuple[str | None, RSAKey]  # the kid as the tenant published it (None: no kid) and the key
 
 
@@ -82,7 +90,7 @@ class IdTokenVerifier:
             raise TokenError(f"The id_token is signed with {header.get('alg')!r}; only {', '.join(ALGORITHMS)} is accepted.")
         key = await self._key_for(header.get("kid"))
         try:
-            return jwt.decode(token, key, algorithms=list(ALGORITHMS)).claims
+            return Claims(jwt.decode(token, key, algorithms=list(ALGORITHMS)).claims)
         except JoseError as error:
             raise TokenError("The id_token's signature is not valid.") from error
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 import contextlib
 import logging
 import ssl
-from collections.abc import AsyncIterator, Sequence
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import httpx2
 import jinja2
+import jinja2.ext
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -60,11 +62,40 @@ class CanonicalHostMiddleware:
         await self.app(scope, receive, send)
 
 
+class FragmentCache(jinja2.ext.Extension):
+    """`{% cache key %}…{% endcache %}`: render a block once per key and reuse it (None: no caching).
+
+    The key must name everything the block shows. The 1,024 most recently used blocks are kept.
+    """
+
+    tags = {"cache"}
+    size = 1024
+
+    def __init__(self, environment: jinja2.Environment) -> None:
+        super().__init__(environment)
+        self.blocks: OrderedDict[Any, str] = OrderedDict()
+
+    def parse(self, parser: jinja2.parser.Parser) -> jinja2.nodes.Node:
+        lineno = next(parser.stream).lineno
+        key = parser.parse_expression()
+        body = parser.parse_statements(("name:endcache",), drop_needle=True)
+        return jinja2.nodes.CallBlock(self.call_method("_render", [key]), [], [], body).set_lineno(lineno)
+
+    def _render(self, key: Any, caller: Callable[[], str]) -> str:
+        if key is None:
+            return caller()
+        if (block := self.blocks.get(key)) is None:
+            block = self.blocks[key] = caller()
+            if len(self.blocks) > self.size:
+                self.blocks.popitem(last=False)
+        return block
+
+
 def _templates(step_templates: Path | None) -> Jinja2Templates:
     folders = [str(step_templates)] if step_templates else []
     loader = jinja2.FileSystemLoader([*folders, str(HERE / "templates")])
     # auto_reload=False: no stat() of every template file per render; restart to see template edits.
-    env = jinja2.Environment(loader=loader, autoescape=True, auto_reload=False)
+    env = jinja2.Environment(loader=loader, autoescape=True, auto_reload=False, extensions=[FragmentCache])
     return Jinja2Templates(env=env)
 
 

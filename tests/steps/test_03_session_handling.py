@@ -11,6 +11,7 @@ import base64
 import json
 import re
 import time
+import uuid
 from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -150,6 +151,21 @@ def test_reload_stays_logged_in(app, http):
         assert "Welcome demo" in page.text
         assert 'id="btn-logout"' in page.text
         assert not page.headers.get_list("set-cookie"), "a reload must not rewrite or delete the session"
+
+
+def test_each_user_sees_their_own_page_though_pages_are_cached(app, tenant, variant):
+    """The page is rendered once per session cookie and reused: another user must never get it."""
+    email, password = f"cache-{uuid.uuid4().hex[:8]}@example.com", "Other-Passw0rd!"
+    tenant.tenant.create_user(email, password, nickname="someone-else")
+    with httpx2.Client(timeout=10) as first, httpx2.Client(timeout=10) as second:
+        log_in(first, app)
+        hosted_login(second, app, email, password)
+        for _ in range(2):
+            assert "Welcome demo" in first.get(f"{app}/").text
+            page = second.get(f"{app}/").text
+            assert "Welcome someone-else" in page and "demo@example.com" not in page
+        first.get(f"{app}/logout", follow_redirects=True)
+        assert logged_out(first.get(f"{app}/"))
 
 
 def test_token_expiring_while_browsing_logs_out_and_clears_the_session(serve_step, tenant, http, variant):
