@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import ipaddress
 import os
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
+
+from shared.dev_tenant.defaults import DEFAULT_PORT as TENANT_PORT
+from shared.dev_tenant.defaults import DEV_CLIENT_ID, dev_client_secret, stored_secret
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PORT = 3000  # the port Auth0's quickstarts use in their Allowed Callback URLs
@@ -94,19 +96,6 @@ def _state_dir(env: Mapping[str, str]) -> Path:
     return Path(env.get("DEV_TENANT_STATE_DIR") or PROJECT_ROOT / ".dev-tenant")
 
 
-def _generated_secret(state_dir: Path, name: str) -> str:
-    """A random secret made once and kept in the state folder, so restarts keep sessions valid."""
-    path = state_dir / name
-    if path.is_file():
-        return path.read_text().strip()
-    state_dir.mkdir(parents=True, exist_ok=True)
-    value = secrets.token_urlsafe(48)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as file:
-        file.write(value)
-    return value
-
-
 def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | None = None) -> Settings:
     """Read the configuration a step runs with; raise ConfigError naming what is missing or wrong.
 
@@ -127,14 +116,12 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | Non
 
     tenant_vars = ("AUTH0_DOMAIN", "AUTH0_CLIENT_ID", "AUTH0_CLIENT_SECRET")
     if not any(name in env for name in tenant_vars):
-        from shared.dev_tenant import DEFAULT_PORT as TENANT_PORT, DEV_CLIENT_ID, dev_client_secret
-
         tenant_port = env.get("DEV_TENANT_PORT", str(TENANT_PORT))
         return Settings(
             issuer=f"http://localhost:{tenant_port}/",
             client_id=DEV_CLIENT_ID,
             client_secret=dev_client_secret(state_dir),
-            app_secret_key=env.get("APP_SECRET_KEY") or _generated_secret(state_dir, "app_secret_key"),
+            app_secret_key=env.get("APP_SECRET_KEY") or stored_secret(state_dir / "app_secret_key"),
             base_url=base_url,
             embedded=True,
             state_dir=state_dir,

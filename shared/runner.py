@@ -45,10 +45,10 @@ def _running_tenant_issuer(issuer: str) -> str | None:
 
 def start_dev_tenant(settings: Settings) -> tuple[uvicorn.Server | None, str]:
     """Reuse a dev tenant already running for this issuer, or start one in a background thread."""
-    from shared.dev_tenant import Tenant, banner
-
     port = urlsplit(settings.issuer).port or 80
     if _port_is_free(port):
+        from shared.dev_tenant import Tenant, banner  # only now: reusing a running tenant needs neither
+
         tenant = Tenant(settings.issuer, settings.state_dir)
         server = uvicorn.Server(uvicorn.Config(tenant.app, host=BIND_HOST, port=port, log_level="warning"))
         threading.Thread(target=server.run, name="dev-tenant", daemon=True).start()

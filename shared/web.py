@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import ssl
@@ -126,11 +127,11 @@ def build_app(
         transport = httpx2.AsyncHTTPTransport(verify=tls_context(settings.issuer))
         async with httpx2.AsyncClient(timeout=10, transport=transport) as http:
             app.state.oidc = OidcClient(settings, http, transport)
-            try:
-                await app.state.oidc.warm_up()
-            except (TenantUnavailable, LoginError) as error:
-                log.warning("%s Logins will fail until it does.", error)
+            # Discovery and the JWKS load in the background: the app answers its first page at once,
+            # and neither is ever fetched on a visitor's request path once this is done.
+            warming = asyncio.create_task(_warm_up(app.state.oidc))
             yield
+            warming.cancel()
 
     app = Starlette(
         routes=[*routes, Mount("/static", StaticFiles(directory=HERE / "static"), name="static")],
@@ -153,6 +154,13 @@ def build_app(
     app.state.templates = _templates(templates)
     app.state.storage = storage or CookieStorage(secure=settings.https)
     return app
+
+
+async def _warm_up(client: OidcClient) -> None:
+    try:
+        await client.warm_up()
+    except (TenantUnavailable, LoginError) as error:
+        log.warning("%s Logins will fail until it does.", error)
 
 
 def oidc(request: Request) -> OidcClient:

@@ -2,37 +2,37 @@
 
     tenant = Tenant("http://localhost:4000/")
     uvicorn.run(tenant.app, port=4000)
+
+The provider (Tenant, Client, Faults, banner) is imported on first use: a step that talks to a real
+tenant, or reuses a dev tenant already running, needs only the defaults and starts ~0.1 s sooner.
 """
 
 from __future__ import annotations
 
-from .tenant import (
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from .defaults import (
     DATABASE_CONNECTION,
     DEFAULT_PORT,
     DEMO_EMAIL,
     DEMO_PASSWORD,
     DEV_CLIENT_ID,
     GOOGLE_CONNECTION,
-    Client,
-    Faults,
-    Tenant,
     default_state_dir,
     dev_client_secret,
 )
 
+if TYPE_CHECKING:
+    from .tenant import Client, Faults, Tenant
 
-def banner(tenant: Tenant) -> str:
-    """What the console shows at start: where the tenant is and how to log in."""
-    return "\n".join(
-        [
-            "Dev tenant (local stand-in for Auth0) is running",
-            f"  issuer:    {tenant.issuer}",
-            f"  client_id: {DEV_CLIENT_ID}",
-            f"  demo user: {DEMO_EMAIL}",
-            f"  password:  {DEMO_PASSWORD}",
-            f"  state dir: {tenant.state_dir}",
-        ]
-    )
+_PROVIDER = {"Client": ".tenant", "Faults": ".tenant", "Tenant": ".tenant", "banner": ".console"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _PROVIDER:
+        return getattr(importlib.import_module(_PROVIDER[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = [

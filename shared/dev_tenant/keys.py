@@ -3,24 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import threading
 from pathlib import Path
 
 from joserfc import jwk
 
+from .defaults import write_private_file
+
 KEYS_FILE = "signing_keys.json"
-
-
-def write_private_file(path: Path, text: str) -> None:
-    """Write `text` to `path` readable by the owner only (0600), replacing it atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(tmp, path)
 
 
 def new_rsa_key(kid: str | None = None) -> jwk.RSAKey:

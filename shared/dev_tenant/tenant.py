@@ -6,7 +6,6 @@ import base64
 import hashlib
 import hmac
 import json
-import os
 import secrets
 import threading
 import time
@@ -23,15 +22,19 @@ from starlette.responses import JSONResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import Route
 
 from . import pages
-from .keys import KeyStore, write_private_file
+from .defaults import (
+    DATABASE_CONNECTION,
+    DEFAULT_PORT,
+    DEMO_EMAIL,
+    DEMO_PASSWORD,
+    DEV_CLIENT_ID,
+    GOOGLE_CONNECTION,
+    default_state_dir,
+    dev_client_secret,
+)
+from .keys import KeyStore
 from .users import POLICY_TEXT, UserExists, UserStore, initials, password_rules
 
-DEFAULT_PORT = 4000
-DEV_CLIENT_ID = "tutorial-app"
-DEMO_EMAIL = "demo@example.com"
-DEMO_PASSWORD = "demo-Passw0rd"
-DATABASE_CONNECTION = "Username-Password-Authentication"
-GOOGLE_CONNECTION = "google-oauth2"
 GOOGLE_DEMO_EMAIL = "demo.google@example.com"
 GOOGLE_DEMO_NAME = "Demo Google User"
 
@@ -56,41 +59,6 @@ BLOCKED_DESCRIPTION = (
     "We've sent you an email with instructions on how to unblock it."
 )
 WRONG_PASSWORD = "Wrong email or password."
-
-
-def _repo_root() -> Path:
-    return Path(__file__).resolve().parent.parent.parent
-
-
-def default_state_dir() -> Path:
-    """Where the tenant keeps keys, users and the dev client's secret."""
-    configured = os.environ.get("DEV_TENANT_STATE_DIR")
-    return Path(configured) if configured else _repo_root() / ".dev-tenant"
-
-
-def dev_client_secret(state_dir: Path) -> str:
-    """The built-in client's secret: generated on first use, then read back from state_dir."""
-    path = Path(state_dir) / "client_secret"
-    if path.exists():
-        secret = path.read_text(encoding="utf-8").strip()
-        if secret:
-            return secret
-    secret = secrets.token_urlsafe(32)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        # Another process got there first: use its secret.
-        for _ in range(50):
-            existing = path.read_text(encoding="utf-8").strip()
-            if existing:
-                return existing
-            time.sleep(0.01)
-        write_private_file(path, secret)
-        return secret
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(secret)
-    return secret
 
 
 @dataclass

@@ -16,7 +16,7 @@ from joserfc import jwt
 from joserfc.jwk import RSAKey
 
 from shared.dev_tenant import DEMO_EMAIL, DEMO_PASSWORD, DEV_CLIENT_ID, Client
-from tests.security.conftest import STEPS, EntryPoint, capture_logs, serve_app, session_data, set_cookie_headers
+from tests.security.conftest import STEPS, serve_app, session_data, set_cookie_headers
 from tests.support.forms import forms_in, password_form
 
 EVIL = "https://attacker.example"

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import time
 
-import pytest
 
 from shared.dev_tenant import DEV_CLIENT_ID
 from tests.security.conftest import (

@@ -2,7 +2,6 @@
 
 from urllib.parse import parse_qs, urlsplit
 
-import httpx2
 import pytest
 
 from shared.dev_tenant import DEMO_EMAIL, DEMO_PASSWORD
