@@ -10,6 +10,7 @@ from urllib.parse import urlencode, urlsplit
 import httpx2
 from authlib.common.errors import AuthlibBaseError
 from authlib.integrations.base_client import MismatchingStateError, OAuthError
+from authlib.integrations.httpx_client import AsyncOAuth2Client
 from authlib.integrations.starlette_client import OAuth, StarletteOAuth2App
 from starlette.requests import Request
 from starlette.responses import RedirectResponse
@@ -38,14 +39,35 @@ class TenantUnavailable(Exception):
         self.issuer = issuer
 
 
+class _ReusableClient(AsyncOAuth2Client):
+    """Authlib's HTTP client for the tenant, kept open across the `async with` Authlib wraps each call in."""
+
+    async def __aenter__(self) -> _ReusableClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        """The app's lifespan closes the shared transport at shutdown."""
+
+
 class _VerifyingApp(StarletteOAuth2App):
     """Authlib's Starlette client, with id_token checks delegated to the project's one verifier.
 
     Authlib's own check does not compare `aud` with our client id unless told to, and re-fetches
     the JWKS for every unknown `kid`; IdTokenVerifier does both properly.
+
+    Authlib also builds a new HTTP client for every /authorize URL and every code exchange (~0.5 ms
+    each here); this app makes one and reuses it. Per-login values (state, nonce, code_verifier)
+    are passed on each call, never kept on the client; redirect_uri is the same for every login.
     """
 
+    client_cls = _ReusableClient
     verifier: IdTokenVerifier
+    _client: _ReusableClient | None = None
+
+    def _get_oauth_client(self, **metadata: Any) -> _ReusableClient:
+        if self._client is None:
+            self._client = super()._get_oauth_client(**metadata)
+        return self._client
 
     async def parse_id_token(self, token: dict[str, Any], nonce: str, **_: Any) -> Claims:
         return await self.verifier.verify(token["id_token"], nonce=nonce)

@@ -14,6 +14,7 @@ import contextlib
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
@@ -265,6 +266,18 @@ class CountingApp:
 @dataclass
 class CountedTenant(RunningTenant):
     counter: CountingApp | None = None
+
+
+@contextlib.contextmanager
+def serve_app_warmed_up(step: str, on: CountedTenant, **overrides) -> Iterator[str]:
+    """serve_app, yielding once the app made its one start-up JWKS fetch (it does so in the background)."""
+    before = on.counter.jwks_fetches
+    with serve_app(step, on, **overrides) as app:
+        deadline = time.monotonic() + 5
+        while on.counter.jwks_fetches == before and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert on.counter.jwks_fetches == before + 1, "the app fetches the JWKS once at start-up, before any request"
+        yield app
 
 
 @contextlib.contextmanager

@@ -16,7 +16,12 @@ from joserfc import jwt
 from joserfc.jwk import RSAKey
 
 from shared.dev_tenant import DEMO_EMAIL, DEMO_PASSWORD, DEV_CLIENT_ID, Client
-from tests.security.conftest import STEPS, serve_app, session_data, set_cookie_headers
+from tests.security.conftest import (
+    STEPS,
+    serve_app_warmed_up,
+    session_data,
+    set_cookie_headers,
+)
 from tests.support.forms import forms_in, password_form
 
 EVIL = "https://attacker.example"
@@ -344,7 +349,7 @@ def test_oversized_cookie_headers_are_not_a_server_error(step_app, apps, tenant,
 
 @pytest.mark.parametrize("step", STEPS, ids=lambda step: step.split("/")[-1].removesuffix(".py") if "03" in step else step.split("/")[0])
 def test_flood_of_tokens_with_random_kids_does_not_fetch_the_jwks_per_request(step, counting_tenant, attacker_key):
-    with serve_app(step, counting_tenant) as app:
+    with serve_app_warmed_up(step, counting_tenant) as app:
         after_start = counting_tenant.counter.jwks_fetches
         settings = counting_tenant.settings_for(0)
         apps = {"03-Session-Handling/wrapper_app.py": app if "wrapper" in step else None}

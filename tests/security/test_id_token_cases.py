@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import time
 
-
 from shared.dev_tenant import DEV_CLIENT_ID
 from tests.security.conftest import (
     EntryPoint,
     assert_refused,
     capture_logs,
-        serve_app,
+    serve_app,
+    serve_app_warmed_up,
 )
 
 LEEWAY = 60  # Settings.leeway: the clock skew the verifier tolerates
@@ -152,12 +152,8 @@ def test_single_key_jwks_without_kid_is_accepted(entry, http, tenant):
 
 def test_token_signed_with_a_rotated_in_key_is_accepted_after_one_jwks_fetch(entry, http, own_tenant):
     """The tenant rotates its key while the app runs: one JWKS re-fetch, no restart, then no more fetches."""
-    with serve_app(entry.step, own_tenant) as app:
-        # At start-up, in the background, before any visitor asks for anything.
-        deadline = time.monotonic() + 5
-        while own_tenant.counter.jwks_fetches == 0 and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert own_tenant.counter.jwks_fetches == 1
+    with serve_app_warmed_up(entry.step, own_tenant) as app:
+        assert own_tenant.counter.jwks_fetches == 1  # at start-up
         accepted(entry, http, app)
         own_tenant.tenant.rotate_key()
         http.cookies.clear()
