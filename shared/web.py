@@ -17,7 +17,6 @@ import jinja2.ext
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from shared.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount
@@ -28,6 +27,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from shared.config import Settings, load_settings
 from shared.oidc import LoginError, OidcClient, TenantUnavailable
 from shared.redact import protect_logs
+from shared.sessions import SessionMiddleware
 from shared.storage import CookieStorage, SessionTooLarge, TokenStorage
 from shared.tokens import Claims, TokenError
 
