@@ -322,8 +322,8 @@ def run(seconds: float, rounds: int, login_rounds: int) -> dict[str, object]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Measure what a session costs in step 03 (both variants).")
-    parser.add_argument("--seconds", type=float, default=3.0, help="length of each throughput round (default 3)")
-    parser.add_argument("--rounds", type=int, default=3, help="alternating anonymous/session rounds per variant")
+    parser.add_argument("--seconds", type=float, default=2.0, help="length of each throughput round (default 2)")
+    parser.add_argument("--rounds", type=int, default=5, help="alternating anonymous/session rounds per variant (default 5)")
     parser.add_argument("--logins", type=int, default=200, help="sequential SSO logins for the latency figures")
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the JSON object to PATH")
     args = parser.parse_args(argv)
