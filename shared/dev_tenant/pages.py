@@ -49,6 +49,15 @@ BASE = """<!doctype html>
 </html>
 """
 
+# Every hosted page offers the way back: the app receives error=access_denied, as from Auth0.
+CANCEL = """<hr>
+<form method="post" action="/u/cancel">
+  <input type="hidden" name="state" value="{{ tx_id }}">
+  <input type="hidden" name="csrf" value="{{ csrf }}">
+  <button type="submit" class="secondary">Cancel &middot; Back to app</button>
+</form>
+"""
+
 LOGIN = """{% extends "base.html" %}
 {% block title %}Log in{% endblock %}
 {% block content %}
@@ -68,12 +77,7 @@ LOGIN = """{% extends "base.html" %}
 <div class="links">
   <span>Don't have an account? <a href="/u/signup?state={{ tx_id }}">Sign up</a></span>
 </div>
-<hr>
-<form method="post" action="/u/cancel">
-  <input type="hidden" name="state" value="{{ tx_id }}">
-  <input type="hidden" name="csrf" value="{{ csrf }}">
-  <button type="submit" class="secondary">Cancel &middot; Back to app</button>
-</form>
+{% include "cancel.html" %}
 {% endblock %}
 """
 
@@ -99,12 +103,7 @@ SIGNUP = """{% extends "base.html" %}
 <div class="links">
   <span>Already have an account? <a href="/u/login?state={{ tx_id }}">Log in</a></span>
 </div>
-<hr>
-<form method="post" action="/u/cancel">
-  <input type="hidden" name="state" value="{{ tx_id }}">
-  <input type="hidden" name="csrf" value="{{ csrf }}">
-  <button type="submit" class="secondary">Cancel &middot; Back to app</button>
-</form>
+{% include "cancel.html" %}
 {% endblock %}
 """
 
@@ -135,12 +134,7 @@ Choose an account to continue to <strong>{{ client_name }}</strong>.</p>
   <input id="email" name="email" type="email" autocomplete="email" required value="{{ email }}">
   <button type="submit">Continue</button>
 </form>
-<hr>
-<form method="post" action="/u/cancel">
-  <input type="hidden" name="state" value="{{ tx_id }}">
-  <input type="hidden" name="csrf" value="{{ csrf }}">
-  <button type="submit" class="secondary">Cancel &middot; Back to app</button>
-</form>
+{% include "cancel.html" %}
 {% endblock %}
 """
 
@@ -165,6 +159,7 @@ env = Environment(
     loader=DictLoader(
         {
             "base.html": BASE,
+            "cancel.html": CANCEL,
             "login.html": LOGIN,
             "signup.html": SIGNUP,
             "google.html": GOOGLE,
