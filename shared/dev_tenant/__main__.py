@@ -23,9 +23,18 @@ def main(argv: list[str] | None = None) -> int:
         "--state-dir", type=Path, default=None,
         help="folder for keys, users and the dev client's secret (default: $DEV_TENANT_STATE_DIR or .dev-tenant/)",
     )
+    parser.add_argument(
+        "--unblock", metavar="EMAIL",
+        help="lift the lock-out of EMAIL after too many wrong passwords (a running tenant sees it at once), then exit",
+    )
     args = parser.parse_args(argv)
     if not 0 < args.port < 65536:
         parser.error("--port must be between 1 and 65535")
+    if args.unblock:
+        # Failed-login counts live in the tenant's SQLite file, so another process can reset them.
+        Tenant(f"http://localhost:{args.port}/", args.state_dir or default_state_dir()).unblock_user(args.unblock)
+        print(f"dev tenant: {args.unblock} can log in again")
+        return 0
 
     # Check the port before building anything, so a busy port is one clear line, not a traceback.
     try:
