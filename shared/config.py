@@ -10,7 +10,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from shared.dev_tenant.defaults import DEFAULT_PORT as TENANT_PORT
-from shared.dev_tenant.defaults import DEV_CLIENT_ID, dev_client_secret, stored_secret
+from shared.dev_tenant.defaults import DEV_CLIENT_ID, default_state_dir, dev_client_secret, stored_secret
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PORT = 3000  # the port Auth0's quickstarts use in their Allowed Callback URLs
@@ -92,10 +92,6 @@ def normalize_issuer(domain: str) -> str:
     return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}/"
 
 
-def _state_dir(env: Mapping[str, str]) -> Path:
-    return Path(env.get("DEV_TENANT_STATE_DIR") or PROJECT_ROOT / ".dev-tenant")
-
-
 def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | None = None) -> Settings:
     """Read the configuration a step runs with; raise ConfigError naming what is missing or wrong.
 
@@ -111,7 +107,7 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | Non
     base = urlsplit(base_url)
     if base.scheme not in ("http", "https") or not base.hostname or base.path:
         raise ConfigError(f"APP_BASE_URL={base_url!r} must look like http://localhost:3000 (no path).")
-    state_dir = _state_dir(env)
+    state_dir = default_state_dir(env)
     connection = env.get("AUTH0_CONNECTION", "Username-Password-Authentication")
 
     tenant_vars = ("AUTH0_DOMAIN", "AUTH0_CLIENT_ID", "AUTH0_CLIENT_SECRET")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import secrets
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 DEFAULT_PORT = 4000
@@ -22,9 +23,9 @@ def _repo_root() -> Path:
     return Path(__file__).resolve().parent.parent.parent
 
 
-def default_state_dir() -> Path:
-    """Where the tenant keeps keys, users and the dev client's secret."""
-    configured = os.environ.get("DEV_TENANT_STATE_DIR")
+def default_state_dir(env: Mapping[str, str] | None = None) -> Path:
+    """Where the tenant keeps keys, users and the dev client's secret: $DEV_TENANT_STATE_DIR or .dev-tenant/."""
+    configured = (os.environ if env is None else env).get("DEV_TENANT_STATE_DIR")
     return Path(configured) if configured else _repo_root() / ".dev-tenant"
 
 
