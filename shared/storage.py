@@ -52,9 +52,7 @@ class CookieStorage:
         self.max_age = max_age
 
     def save(self, request: Request, response: Response, id_token: str) -> None:
-        size = len(ID_TOKEN) + 1 + len(id_token) + 100  # name=value plus the attributes
-        if size > MAX_COOKIE_BYTES:
-            raise SessionTooLarge(size)
+        check_cookie_size(len(ID_TOKEN) + 1 + len(id_token) + 100)  # name=value plus the attributes
         response.set_cookie(
             ID_TOKEN, id_token, max_age=self.max_age, httponly=True, samesite="lax", secure=self.secure
         )
