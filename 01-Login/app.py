@@ -23,6 +23,8 @@ STEP = "Step 01 — Login"
 async def homepage(request: Request) -> Response:
     """Show the Log In button, or the logged-in user's avatar, nickname and a Log Out button."""
     return render(request, "index.html", user=await current_user(request))
+
+
 # endregion: homepage
 
 
@@ -30,6 +32,8 @@ async def homepage(request: Request) -> Response:
 async def login(request: Request) -> Response:
     """Redirect to the hosted login page, with state, nonce and a PKCE challenge (Authlib makes them)."""
     return await oidc(request).login_redirect(request)
+
+
 # endregion: login
 
 
@@ -40,6 +44,8 @@ async def callback(request: Request) -> Response:
     response = RedirectResponse("/", status_code=303)
     storage(request).save(request, response, id_token)
     return response
+
+
 # endregion: callback
 
 
@@ -49,6 +55,8 @@ async def logout(request: Request) -> Response:
     response = RedirectResponse("/", status_code=303)
     storage(request).erase(request, response)
     return response
+
+
 # endregion: logout
 
 
@@ -61,6 +69,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/logout", logout),
     ]
     return build_app(routes, step=STEP, settings=settings, templates=Path(__file__).parent / "templates")
+
+
 # endregion: app
 
 

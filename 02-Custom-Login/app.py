@@ -32,7 +32,9 @@ MAX_PASSWORD = 128  # longer is no safer, and hashing megabytes is a cheap way t
 # region: form
 def show_form(request: Request, status_code: int = 200, error: AuthApiError | None = None, email: str = "") -> Response:
     """The login form, with an error above it when the last try failed; the password is never sent back."""
-    return render(request, "index.html", status_code, csrf_token=csrf_token(request), error=error, email=email[:MAX_EMAIL])
+    return render(
+        request, "index.html", status_code, csrf_token=csrf_token(request), error=error, email=email[:MAX_EMAIL]
+    )
 
 
 def check_fields(email: str, password: str) -> None:
@@ -41,6 +43,8 @@ def check_fields(email: str, password: str) -> None:
         raise AuthApiError("Enter your email address and a password.", status=400)
     if len(email) > MAX_EMAIL or len(password) > MAX_PASSWORD:
         raise AuthApiError(f"Emails have at most {MAX_EMAIL} characters, passwords at most {MAX_PASSWORD}.", status=400)
+
+
 # endregion: form
 
 
@@ -50,6 +54,8 @@ async def homepage(request: Request) -> Response:
     if user := await current_user(request):
         return render(request, "index.html", user=user)
     return show_form(request)
+
+
 # endregion: homepage
 
 
@@ -65,6 +71,8 @@ async def login(request: Request) -> Response:
     except AuthApiError as error:
         return show_form(request, error.status, error, email)
     return await remember(request, id_token)
+
+
 # endregion: login
 
 
@@ -81,6 +89,8 @@ async def signup(request: Request) -> Response:
     except AuthApiError as error:
         return show_form(request, error.status, error, email)
     return await remember(request, id_token)
+
+
 # endregion: signup
 
 
@@ -94,6 +104,8 @@ async def remember(request: Request, id_token: str) -> Response:
     response = RedirectResponse("/", status_code=303)
     storage(request).save(request, response, id_token)
     return response
+
+
 # endregion: remember
 
 
@@ -109,6 +121,8 @@ async def callback(request: Request) -> Response:
     response = RedirectResponse("/", status_code=303)
     storage(request).save(request, response, id_token)
     return response
+
+
 # endregion: google
 
 
@@ -118,6 +132,8 @@ async def logout(request: Request) -> Response:
     response = RedirectResponse("/", status_code=303)
     storage(request).erase(request, response)
     return response
+
+
 # endregion: logout
 
 
@@ -132,6 +148,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/logout", logout),
     ]
     return build_app(routes, step=STEP, settings=settings, templates=Path(__file__).parent / "templates")
+
+
 # endregion: app
 
 

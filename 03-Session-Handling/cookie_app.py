@@ -45,18 +45,21 @@ class PlainCookie:
         response.set_cookie(ID_TOKEN, id_token, max_age=MAX_AGE, httponly=True, samesite="lax", secure=self.secure)
         # A browser silently drops a cookie over 4 KB: refuse with a clear error page instead.
         check_cookie_size(len(response.headers["set-cookie"]))
+
     # endregion: create-session
 
     # region: check-session
     def read(self, request: Request) -> str | None:
         """Check Session: the id_token the browser sent back, not yet trusted (the caller verifies it)."""
         return request.cookies.get(ID_TOKEN)
+
     # endregion: check-session
 
     # region: logout
     def erase(self, request: Request, response: Response) -> None:
         """Logout (and a failed check): tell the browser to delete the cookie."""
         response.delete_cookie(ID_TOKEN, httponly=True, samesite="lax", secure=self.secure)
+
     # endregion: logout
 
 
@@ -65,6 +68,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or load_settings()
     variant = PlainCookie(secure=settings.https)
     return session_handling_app(variant, step=STEP, settings=settings, templates=Path(__file__).parent / "templates")
+
+
 # endregion: app
 
 

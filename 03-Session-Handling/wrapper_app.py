@@ -44,24 +44,31 @@ class WrapperLibrary:
         # A browser silently drops a cookie over 4 KB: refuse with a clear error page instead.
         check_cookie_size(session_cookie_size({**request.session, ID_TOKEN: id_token}))
         request.session[ID_TOKEN] = id_token
+
     # endregion: create-session
 
     # region: check-session
     def read(self, request: Request) -> str | None:
         """Check Session: the id_token in the session (empty if the cookie's signature failed); the caller verifies it."""
         return request.session.get(ID_TOKEN)
+
     # endregion: check-session
 
     # region: logout
     def erase(self, request: Request, response: Response) -> None:
         """Logout (and a failed check): drop it from the session; the wrapper rewrites or deletes the cookie."""
         request.session.pop(ID_TOKEN, None)
+
     # endregion: logout
 
 
 # region: app
 def create_app(settings: Settings | None = None) -> Starlette:
-    return session_handling_app(WrapperLibrary(), step=STEP, settings=settings, templates=Path(__file__).parent / "templates")
+    return session_handling_app(
+        WrapperLibrary(), step=STEP, settings=settings, templates=Path(__file__).parent / "templates"
+    )
+
+
 # endregion: app
 
 

@@ -304,7 +304,7 @@ def run(seconds: float, rounds: int, login_rounds: int) -> dict[str, object]:
                     results[f"session_rps_{variant}"] = round(statistics.median(session_rounds), 1)
                     results[f"anon_rps_{variant}"] = round(statistics.median(anon_rounds), 1)
                     results[f"session_ratio_{variant}"] = round(
-                        statistics.median(s / a for s, a in zip(session_rounds, anon_rounds)), 3
+                        statistics.median(s / a for s, a in zip(session_rounds, anon_rounds, strict=False)), 3
                     )
                     if variant == "cookie":
                         results.update(asyncio.run(measure_logins(app, login_rounds, seconds)))
@@ -323,7 +323,9 @@ def run(seconds: float, rounds: int, login_rounds: int) -> dict[str, object]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Measure what a session costs in step 03 (both variants).")
     parser.add_argument("--seconds", type=float, default=2.0, help="length of each throughput round (default 2)")
-    parser.add_argument("--rounds", type=int, default=5, help="alternating anonymous/session rounds per variant (default 5)")
+    parser.add_argument(
+        "--rounds", type=int, default=5, help="alternating anonymous/session rounds per variant (default 5)"
+    )
     parser.add_argument("--logins", type=int, default=200, help="sequential SSO logins for the latency figures")
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the JSON object to PATH")
     args = parser.parse_args(argv)

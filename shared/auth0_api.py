@@ -51,15 +51,19 @@ async def login_with_password(client: OidcClient, email: str, password: str) -> 
     """Trade an email and password for an id_token with the password-realm grant; the caller verifies it."""
     settings = client.settings
     token_endpoint = (await client.metadata())["token_endpoint"]
-    answer = await _post(client, token_endpoint, data={
-        "grant_type": PASSWORD_REALM_GRANT,
-        "realm": settings.connection,  # the database connection, so no tenant-wide default is needed
-        "username": email,
-        "password": password,
-        "scope": SCOPE,
-        "client_id": settings.client_id,
-        "client_secret": settings.client_secret,
-    })
+    answer = await _post(
+        client,
+        token_endpoint,
+        data={
+            "grant_type": PASSWORD_REALM_GRANT,
+            "realm": settings.connection,  # the database connection, so no tenant-wide default is needed
+            "username": email,
+            "password": password,
+            "scope": SCOPE,
+            "client_id": settings.client_id,
+            "client_secret": settings.client_secret,
+        },
+    )
     if answer.status_code == 200 and isinstance(id_token := _json(answer).get("id_token"), str):
         return id_token
     raise _login_error(answer.status_code, _json(answer))
@@ -68,12 +72,16 @@ async def login_with_password(client: OidcClient, email: str, password: str) -> 
 async def sign_up(client: OidcClient, email: str, password: str) -> None:
     """Create the user in the database connection (POST /dbconnections/signup); it is not logged in yet."""
     settings = client.settings
-    answer = await _post(client, f"{settings.issuer}dbconnections/signup", json={
-        "client_id": settings.client_id,
-        "email": email,
-        "password": password,
-        "connection": settings.connection,
-    })
+    answer = await _post(
+        client,
+        f"{settings.issuer}dbconnections/signup",
+        json={
+            "client_id": settings.client_id,
+            "email": email,
+            "password": password,
+            "connection": settings.connection,
+        },
+    )
     if answer.status_code != 200:
         raise _signup_error(answer.status_code, _json(answer))
 
@@ -116,14 +124,20 @@ def _login_error(status: int, body: dict[str, Any]) -> AuthApiError:
         message = f"This application is not allowed to log in with a password. {ENABLE_PASSWORD_GRANT}"
         return AuthApiError(message, status=502)
     if code == "server_error" and "default connection" in text.lower():
-        return AuthApiError(f"The tenant has no default directory for password logins. {SET_DEFAULT_DIRECTORY}", status=502)
+        return AuthApiError(
+            f"The tenant has no default directory for password logins. {SET_DEFAULT_DIRECTORY}", status=502
+        )
     if code == "invalid_request" and "connection" in text.lower():
         return AuthApiError(_connection_missing(text), status=502)
     if code == "access_denied" and status == 401:
-        message = "The tenant did not accept this application's credentials: check AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET."
+        message = (
+            "The tenant did not accept this application's credentials: check AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET."
+        )
         return AuthApiError(message, status=502)
     if code == "mfa_required":
-        return AuthApiError("This account needs multi-factor authentication, which this form does not offer.", status=403)
+        return AuthApiError(
+            "This account needs multi-factor authentication, which this form does not offer.", status=403
+        )
     if code == "password_leaked":
         return AuthApiError("This password appeared in a data breach and was blocked. Reset your password.", status=403)
     return _unexpected(status, code, text)

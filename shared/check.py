@@ -46,9 +46,10 @@ def check_secret_key(settings: Settings) -> Result:
     if length >= MIN_SECRET_KEY_LENGTH:
         return _ok("APP_SECRET_KEY", f"{length} characters")
     return _fail(
-        "APP_SECRET_KEY", f"only {length} characters; it signs the session cookies",
+        "APP_SECRET_KEY",
+        f"only {length} characters; it signs the session cookies",
         f"set APP_SECRET_KEY (environment or .env) to {MIN_SECRET_KEY_LENGTH}+ random characters: "
-        "python -c \"import secrets; print(secrets.token_urlsafe(48))\"",
+        'python -c "import secrets; print(secrets.token_urlsafe(48))"',
     )
 
 
@@ -69,7 +70,8 @@ def check_clock(settings: Settings, response: httpx2.Response, now: Callable[[],
     if abs(skew) < settings.leeway:
         return _ok("clock", text)
     return _fail(
-        "clock", text,
+        "clock",
+        text,
         "sync this machine's clock (Linux: `timedatectl set-ntp true`; macOS/Windows: set date and time "
         "automatically); otherwise every id_token reads as issued in the future or already expired",
     )
@@ -78,55 +80,83 @@ def check_clock(settings: Settings, response: httpx2.Response, now: Callable[[],
 def check_signing_keys(client: httpx2.Client, discovery: Mapping) -> Result:
     jwks_uri = discovery.get("jwks_uri")
     if not jwks_uri:
-        return _fail("signing keys", "the discovery document has no jwks_uri",
-                     "AUTH0_DOMAIN does not point at an Auth0 tenant (or an OpenID Connect provider)")
+        return _fail(
+            "signing keys",
+            "the discovery document has no jwks_uri",
+            "AUTH0_DOMAIN does not point at an Auth0 tenant (or an OpenID Connect provider)",
+        )
     try:
         response = client.get(jwks_uri)
         response.raise_for_status()
         keys = response.json().get("keys", [])
     except (httpx2.HTTPError, ValueError, AttributeError) as error:
-        return _fail("signing keys", f"cannot read {jwks_uri}: {error}",
-                     "check the network path to the tenant; the app needs this URL to verify logins")
-    rs256 = [key for key in keys if key.get("kty") == "RSA" and key.get("alg", "RS256") == "RS256"
-             and key.get("use", "sig") == "sig"]
+        return _fail(
+            "signing keys",
+            f"cannot read {jwks_uri}: {error}",
+            "check the network path to the tenant; the app needs this URL to verify logins",
+        )
+    rs256 = [
+        key
+        for key in keys
+        if key.get("kty") == "RSA" and key.get("alg", "RS256") == "RS256" and key.get("use", "sig") == "sig"
+    ]
     if rs256:
         return _ok("signing keys", f"{len(rs256)} RS256 key(s) at {jwks_uri}")
-    return _fail("signing keys", f"no RS256 signing key at {jwks_uri}",
-                 f"{DASHBOARD_APP} → Advanced Settings → OAuth → JSON Web Token Signature Algorithm: RS256")
+    return _fail(
+        "signing keys",
+        f"no RS256 signing key at {jwks_uri}",
+        f"{DASHBOARD_APP} → Advanced Settings → OAuth → JSON Web Token Signature Algorithm: RS256",
+    )
 
 
 def check_client(settings: Settings, client: httpx2.Client, discovery: Mapping) -> Result:
     """Exchange a made-up code: a wrong client secret is refused before the code is even looked at."""
     endpoint = discovery.get("token_endpoint")
     if not endpoint:
-        return _fail("client credentials", "the discovery document has no token_endpoint",
-                     "AUTH0_DOMAIN does not point at an Auth0 tenant")
+        return _fail(
+            "client credentials",
+            "the discovery document has no token_endpoint",
+            "AUTH0_DOMAIN does not point at an Auth0 tenant",
+        )
     try:
         response = client.post(
             endpoint,
             # client_secret_basic, as Authlib sends it during a real login
             auth=(settings.client_id, settings.client_secret),
-            data={"grant_type": "authorization_code", "code": f"shared-check-{secrets.token_hex(8)}",
-                  "redirect_uri": settings.redirect_uri},
+            data={
+                "grant_type": "authorization_code",
+                "code": f"shared-check-{secrets.token_hex(8)}",
+                "redirect_uri": settings.redirect_uri,
+            },
         )
         body = response.json()
         error, description = body.get("error", ""), body.get("error_description", "")
     except (httpx2.HTTPError, ValueError, AttributeError) as failure:
-        return _fail("client credentials", f"the token endpoint did not answer: {failure}",
-                     "check the network path to the tenant")
+        return _fail(
+            "client credentials",
+            f"the token endpoint did not answer: {failure}",
+            "check the network path to the tenant",
+        )
     if error == "invalid_grant":  # the client was accepted; only the made-up code was refused
         return _ok("client credentials", f"{settings.client_id} accepted by the token endpoint")
     if error in ("access_denied", "invalid_client"):
         return _fail(
-            "client credentials", f"{response.status_code} {error}: {description}",
+            "client credentials",
+            f"{response.status_code} {error}: {description}",
             f"copy AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET again from {DASHBOARD_APP}; the application "
             "type must be Regular Web Application (Credentials → Authentication Method: Client Secret (Basic or Post))",
         )
     if error == "unauthorized_client":
-        return _fail("client credentials", f"{error}: {description}",
-                     f"{DASHBOARD_APP} → Advanced Settings → Grant Types: enable Authorization Code")
-    return _fail("client credentials", f"unexpected answer {response.status_code}: {response.text[:200]}",
-                 "compare AUTH0_DOMAIN, AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET with the Dashboard")
+        return _fail(
+            "client credentials",
+            f"{error}: {description}",
+            f"{DASHBOARD_APP} → Advanced Settings → Grant Types: enable Authorization Code",
+        )
+    return _fail(
+        "client credentials",
+        f"unexpected answer {response.status_code}: {response.text[:200]}",
+        "compare AUTH0_DOMAIN, AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET with the Dashboard",
+    )
 
 
 def run_checks(settings: Settings, client: httpx2.Client, now: Callable[[], float] = time.time) -> list[Result]:
@@ -141,18 +171,27 @@ def run_checks(settings: Settings, client: httpx2.Client, now: Callable[[], floa
     except httpx2.HTTPError as error:
         answered = isinstance(error, httpx2.HTTPStatusError)
         if settings.embedded and answered:
-            fix = (f"something other than the dev tenant answers at {settings.issuer}; stop it, "
-                   "or set DEV_TENANT_PORT to another port")
+            fix = (
+                f"something other than the dev tenant answers at {settings.issuer}; stop it, "
+                "or set DEV_TENANT_PORT to another port"
+            )
         elif settings.embedded:
             fix = f"nothing answers at {settings.issuer}: the dev tenant is not running; {START_DEV_TENANT}"
         else:
             fix = f"check AUTH0_DOMAIN (environment or .env; {DASHBOARD_APP} → Domain) and this machine's network"
         results.append(_fail("tenant reachable", f"{settings.discovery_url}: {error}", fix))
-        return results + [Result(name, None, "skipped: the tenant did not answer")
-                          for name in ("issuer", "clock", "signing keys", "client credentials")]
+        return results + [
+            Result(name, None, "skipped: the tenant did not answer")
+            for name in ("issuer", "clock", "signing keys", "client credentials")
+        ]
     except ValueError as error:
-        results.append(_fail("tenant reachable", f"{settings.discovery_url} is not a discovery document ({error})",
-                             "AUTH0_DOMAIN must be your tenant's domain (or its custom domain)"))
+        results.append(
+            _fail(
+                "tenant reachable",
+                f"{settings.discovery_url} is not a discovery document ({error})",
+                "AUTH0_DOMAIN must be your tenant's domain (or its custom domain)",
+            )
+        )
         return results
     results.append(_ok("tenant reachable", settings.discovery_url))
 
@@ -161,10 +200,13 @@ def run_checks(settings: Settings, client: httpx2.Client, now: Callable[[], floa
         results.append(_ok("issuer", issuer))
     else:
         where = "DEV_TENANT_PORT" if settings.embedded else "AUTH0_DOMAIN (environment or .env)"
-        results.append(_fail(
-            "issuer", f"the tenant says {issuer!r}, the configuration expects {settings.issuer!r}",
-            f"set {where} so that it matches the tenant's issuer exactly; every id_token would be refused",
-        ))
+        results.append(
+            _fail(
+                "issuer",
+                f"the tenant says {issuer!r}, the configuration expects {settings.issuer!r}",
+                f"set {where} so that it matches the tenant's issuer exactly; every id_token would be refused",
+            )
+        )
     results.append(check_clock(settings, response, now))
     results.append(check_signing_keys(client, discovery))
     results.append(check_client(settings, client, discovery))
@@ -203,8 +245,9 @@ def main(
         "issuer, clock skew, signing keys, client credentials and APP_SECRET_KEY. "
         "Exit code 0: all ok; 1: a check failed; 2: the configuration does not load.",
     )
-    parser.add_argument("--env-file", type=Path, default=None,
-                        help="read this file instead of .env at the project root")
+    parser.add_argument(
+        "--env-file", type=Path, default=None, help="read this file instead of .env at the project root"
+    )
     args = parser.parse_args(argv)
     if args.env_file is not None and not args.env_file.is_file():
         parser.error(f"--env-file {args.env_file}: no such file")

@@ -84,7 +84,9 @@ def normalize_issuer(domain: str) -> str:
         value = f"https://{value}"
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"AUTH0_DOMAIN={domain!r} is not a domain or an https URL (example: dev-abc123.us.auth0.com).")
+        raise ConfigError(
+            f"AUTH0_DOMAIN={domain!r} is not a domain or an https URL (example: dev-abc123.us.auth0.com)."
+        )
     if parts.scheme == "http" and not is_loopback(parts.hostname):
         raise ConfigError(f"AUTH0_DOMAIN={domain!r}: plain http is only allowed for localhost; use https.")
     if parts.query or parts.fragment:
@@ -134,7 +136,7 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | Non
     if len(env["APP_SECRET_KEY"]) < MIN_SECRET_KEY_LENGTH:
         raise ConfigError(
             f"APP_SECRET_KEY is {len(env['APP_SECRET_KEY'])} characters; it signs session cookies and needs "
-            f"at least {MIN_SECRET_KEY_LENGTH}. Make one with: python -c \"import secrets; print(secrets.token_urlsafe(48))\""
+            f'at least {MIN_SECRET_KEY_LENGTH}. Make one with: python -c "import secrets; print(secrets.token_urlsafe(48))"'
         )
     return Settings(
         issuer=normalize_issuer(env["AUTH0_DOMAIN"]),

@@ -169,7 +169,11 @@ class OidcClient:
         """Redirect to the tenant's /authorize with state, nonce and a PKCE S256 challenge."""
         await self.verifier()
         # The same random values Authlib would make, from one CSPRNG call each instead of one per character.
-        secrets_ = {"state": secrets.token_urlsafe(24), "nonce": secrets.token_urlsafe(24), "code_verifier": secrets.token_urlsafe(48)}
+        secrets_ = {
+            "state": secrets.token_urlsafe(24),
+            "nonce": secrets.token_urlsafe(24),
+            "code_verifier": secrets.token_urlsafe(48),
+        }
         try:
             return await self.app.authorize_redirect(request, self.settings.redirect_uri, **secrets_, **params)
         except httpx2.HTTPError as error:
@@ -196,7 +200,9 @@ class OidcClient:
             # Only an error in the callback URL itself comes from the user; the same `access_denied`
             # from the token endpoint means the tenant refused this app's client credentials.
             if error.error == "access_denied" and request.query_params.get("error") == "access_denied":
-                raise LoginError(error.description or "The login was cancelled.", status=403, title="Login cancelled") from error
+                raise LoginError(
+                    error.description or "The login was cancelled.", status=403, title="Login cancelled"
+                ) from error
             if error.error in ("access_denied", "invalid_client", "unauthorized_client"):
                 raise LoginError(
                     f"The tenant refused this application's credentials ({error.error}: {error.description}). "

@@ -37,6 +37,8 @@ async def homepage(request: Request) -> Response:
     """Check Session, then show Log In, or the user and Log Out; the panel shows where the session lives."""
     user = await current_user(request)
     return render(request, "index.html", user=user, session=session_panel(request, user))
+
+
 # endregion: check-session-page
 
 
@@ -52,6 +54,8 @@ async def callback(request: Request) -> Response:
     response = RedirectResponse("/", status_code=303)
     storage(request).save(request, response, id_token)
     return response
+
+
 # endregion: create-session-page
 
 
@@ -70,11 +74,15 @@ async def logout(request: Request) -> Response:
         response: Response = RedirectResponse(logout_url, status_code=303)
     except TenantUnavailable as error:
         response = error_page(
-            request, 503, "Logged out of this app only",
+            request,
+            503,
+            "Logged out of this app only",
             f"{error} Your session at the tenant may still be active: Log In could sign you straight back in.",
         )
     storage(request).erase(request, response)
     return response
+
+
 # endregion: logout-page
 
 
@@ -151,7 +159,11 @@ class ForgetUnreadableSession:
         return any(name == b"cookie" and self.marker in value for name, value in scope["headers"])
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not self._may_carry_cookie(scope) or self.cookie not in HTTPConnection(scope).cookies:
+        if (
+            scope["type"] != "http"
+            or not self._may_carry_cookie(scope)
+            or self.cookie not in HTTPConnection(scope).cookies
+        ):
             await self.app(scope, receive, send)
             return
 
@@ -180,4 +192,6 @@ def session_handling_app(
     app = build_app(routes, step=step, settings=settings, templates=templates, storage=variant)
     app.add_middleware(ForgetUnreadableSession, secure=settings.https)  # outermost: runs after SessionMiddleware
     return app
+
+
 # endregion: app

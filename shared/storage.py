@@ -53,9 +53,7 @@ class CookieStorage:
 
     def save(self, request: Request, response: Response, id_token: str) -> None:
         check_cookie_size(len(ID_TOKEN) + 1 + len(id_token) + 100)  # name=value plus the attributes
-        response.set_cookie(
-            ID_TOKEN, id_token, max_age=self.max_age, httponly=True, samesite="lax", secure=self.secure
-        )
+        response.set_cookie(ID_TOKEN, id_token, max_age=self.max_age, httponly=True, samesite="lax", secure=self.secure)
 
     def read(self, request: Request) -> str | None:
         return request.cookies.get(ID_TOKEN)

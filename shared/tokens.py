@@ -32,6 +32,7 @@ class Claims(dict[str, Any]):
 
     __getattr__ = dict.get  # type: ignore[assignment]
 
+
 PublishedKey = tuple[str | None, RSAKey]  # the kid as the tenant published it (None: no kid) and the key
 
 
@@ -87,7 +88,9 @@ class IdTokenVerifier:
         except (JoseError, ValueError, UnicodeError) as error:
             raise TokenError("The id_token is not a well-formed JWT.") from error
         if header.get("alg") not in ALGORITHMS:
-            raise TokenError(f"The id_token is signed with {header.get('alg')!r}; only {', '.join(ALGORITHMS)} is accepted.")
+            raise TokenError(
+                f"The id_token is signed with {header.get('alg')!r}; only {', '.join(ALGORITHMS)} is accepted."
+            )
         key = await self._key_for(header.get("kid"))
         try:
             return Claims(jwt.decode(token, key, algorithms=list(ALGORITHMS)).claims)

@@ -69,7 +69,7 @@ class FragmentCache(jinja2.ext.Extension):
     The key must name everything the block shows. The 1,024 most recently used blocks are kept.
     """
 
-    tags = {"cache"}
+    tags = {"cache"}  # noqa: RUF012 (jinja2.ext.Extension declares it so)
     size = 1024
 
     def __init__(self, environment: jinja2.Environment) -> None:
@@ -138,7 +138,9 @@ def build_app(
         middleware=[
             Middleware(CanonicalHostMiddleware, base_url=settings.base_url),
             # Authlib keeps the login's state, nonce and PKCE verifier here between /login and /callback.
-            Middleware(SessionMiddleware, secret_key=settings.app_secret_key, same_site="lax", https_only=settings.https),
+            Middleware(
+                SessionMiddleware, secret_key=settings.app_secret_key, same_site="lax", https_only=settings.https
+            ),
         ],
         exception_handlers={
             LoginError: _login_error,
@@ -224,4 +226,6 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 async def _server_error(request: Request, exc: Exception) -> Response:
     log.exception("Unhandled error on %s", request.url.path)
-    return error_page(request, 500, "Something went wrong", "The app hit an unexpected error; the console has the details.")
+    return error_page(
+        request, 500, "Something went wrong", "The app hit an unexpected error; the console has the details."
+    )

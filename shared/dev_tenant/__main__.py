@@ -20,11 +20,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: 127.0.0.1)")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default: {DEFAULT_PORT})")
     parser.add_argument(
-        "--state-dir", type=Path, default=None,
+        "--state-dir",
+        type=Path,
+        default=None,
         help="folder for keys, users and the dev client's secret (default: $DEV_TENANT_STATE_DIR or .dev-tenant/)",
     )
     parser.add_argument(
-        "--unblock", metavar="EMAIL",
+        "--unblock",
+        metavar="EMAIL",
         help="lift the lock-out of EMAIL after too many wrong passwords (a running tenant sees it at once), then exit",
     )
     args = parser.parse_args(argv)

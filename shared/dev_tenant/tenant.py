@@ -268,8 +268,20 @@ class Tenant:
             "grant_types_supported": list(DEFAULT_GRANTS),
             "code_challenge_methods_supported": ["S256"],
             "claims_supported": [
-                "aud", "auth_time", "email", "email_verified", "exp", "iat", "iss", "name", "nickname",
-                "nonce", "picture", "sid", "sub", "updated_at",
+                "aud",
+                "auth_time",
+                "email",
+                "email_verified",
+                "exp",
+                "iat",
+                "iss",
+                "name",
+                "nickname",
+                "nonce",
+                "picture",
+                "sid",
+                "sub",
+                "updated_at",
             ],
             "request_uri_parameter_supported": False,
             "request_parameter_supported": False,
@@ -287,7 +299,7 @@ class Tenant:
         picture_id = request.path_params["picture_id"]
         user = self.users.by_picture_id(picture_id) if picture_id.isalnum() else None
         label = initials(user.get("name") or user["email"]) if user else "?"
-        color = "#%s" % hashlib.sha256(picture_id.encode()).hexdigest()[:6]
+        color = f"#{hashlib.sha256(picture_id.encode()).hexdigest()[:6]}"
         return Response(
             pages.avatar_svg(label, color),
             media_type="image/svg+xml",
@@ -487,9 +499,7 @@ class Tenant:
         if not email or not password:
             context["error"] = "Enter your email address and password."
             return pages.render("login.html", 400, **context)
-        outcome, user = await run_in_threadpool(
-            self.users.authenticate, DATABASE_CONNECTION, email, password[:1024]
-        )
+        outcome, user = await run_in_threadpool(self.users.authenticate, DATABASE_CONNECTION, email, password[:1024])
         if outcome == "blocked":
             context["error"] = BLOCKED_DESCRIPTION
             return pages.render("login.html", 429, **context)
@@ -633,7 +643,11 @@ class Tenant:
             if not hmac.compare_digest(computed, challenge):
                 raise OAuthError(403, "invalid_grant", "Failed to verify code verifier")
         return self._token_response(
-            client, grant["user"], grant["scope"], nonce=grant["nonce"], sid=grant["sid"],
+            client,
+            grant["user"],
+            grant["scope"],
+            nonce=grant["nonce"],
+            sid=grant["sid"],
             auth_time=grant["auth_time"],
         )
 
@@ -658,8 +672,9 @@ class Tenant:
         if outcome != "ok" or user is None:
             raise OAuthError(403, "invalid_grant", WRONG_PASSWORD)
         scope = _param(body, "scope") or DEFAULT_SCOPE
-        return self._token_response(client, user, scope, nonce=None, sid=secrets.token_urlsafe(24),
-                                    auth_time=int(self._now()))
+        return self._token_response(
+            client, user, scope, nonce=None, sid=secrets.token_urlsafe(24), auth_time=int(self._now())
+        )
 
     def _token_response(
         self, client: Client, user: dict, scope: str, *, nonce: str | None, sid: str, auth_time: int
@@ -669,7 +684,10 @@ class Tenant:
         with self._lock:
             self._sweep(self._access_tokens)
             self._access_tokens[access_token] = {
-                "user": user, "scope": scope, "client_id": client.client_id, "expires": now + ACCESS_TOKEN_TTL,
+                "user": user,
+                "scope": scope,
+                "client_id": client.client_id,
+                "expires": now + ACCESS_TOKEN_TTL,
             }
         answer: dict[str, Any] = {"access_token": access_token}
         if "openid" in scope.split():
@@ -774,8 +792,13 @@ class Tenant:
             return error("invalid_signup", "Invalid sign up")
         ok, description = password_rules(password)
         if not ok:
-            return error("invalid_password", description, name="PasswordStrengthError",
-                         message="Password is too weak", policy=POLICY_TEXT)
+            return error(
+                "invalid_password",
+                description,
+                name="PasswordStrengthError",
+                message="Password is too weak",
+                policy=POLICY_TEXT,
+            )
         profile = {}
         for name in ("name", "nickname", "given_name", "family_name", "username"):
             value = body.get(name)

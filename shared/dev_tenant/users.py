@@ -11,8 +11,8 @@ import secrets
 import sqlite3
 import string
 import threading
-from datetime import datetime, timezone
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 DB_FILE = "tenant.sqlite3"
@@ -40,7 +40,7 @@ class UserExists(Exception):
 
 
 def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def hash_password(password: str) -> str:

@@ -13,8 +13,9 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def test_help_describes_the_options():
-    result = subprocess.run([sys.executable, "-m", "shared.dev_tenant", "--help"], cwd=REPO,
-                            capture_output=True, text=True, timeout=30)
+    result = subprocess.run(
+        [sys.executable, "-m", "shared.dev_tenant", "--help"], cwd=REPO, capture_output=True, text=True, timeout=30
+    )
     assert result.returncode == 0
     for option in ("--port", "--host", "--state-dir"):
         assert option in result.stdout
@@ -27,7 +28,10 @@ def test_busy_port_is_one_line_error_and_exit_1(tmp_path):
         port = busy.getsockname()[1]
         result = subprocess.run(
             [sys.executable, "-m", "shared.dev_tenant", "--port", str(port), "--state-dir", str(tmp_path)],
-            cwd=REPO, capture_output=True, text=True, timeout=30,
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=30,
         )
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
@@ -47,7 +51,10 @@ def test_unblock_lifts_a_lock_out_from_another_process(state_dir):
     assert tenant.users.authenticate(DATABASE_CONNECTION, "locked@example.com", "Right-Passw0rd")[0] == "blocked"
     result = subprocess.run(
         [sys.executable, "-m", "shared.dev_tenant", "--state-dir", str(state_dir), "--unblock", "locked@example.com"],
-        cwd=REPO, capture_output=True, text=True, timeout=30,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
     assert result.returncode == 0, result.stderr
     assert "locked@example.com can log in again" in result.stdout

@@ -32,8 +32,9 @@ def test_wrong_password_shows_error_and_never_echoes_the_password(client):
     assert "Wrong email or password." in response.text
     assert "Not-the-Passw0rd-xyz" not in response.text
     assert DEMO_EMAIL in response.text  # the email is kept for another try
-    retry = client.post("/u/login", data={**form_fields(response.text), "username": DEMO_EMAIL,
-                                          "password": DEMO_PASSWORD})
+    retry = client.post(
+        "/u/login", data={**form_fields(response.text), "username": DEMO_EMAIL, "password": DEMO_PASSWORD}
+    )
     assert retry.status_code == 302
 
 
@@ -45,8 +46,14 @@ def test_unknown_client_is_an_error_page(client):
 
 
 def test_callback_url_mismatch_is_an_error_page_never_a_redirect(client):
-    for bad in ["https://evil.example/callback", "http://localhost:3000/other", "http://localhost:3000/callback?x=1",
-                "http://localhost.evil.example:3000/callback", "http://localhost/callback", ""]:
+    for bad in [
+        "https://evil.example/callback",
+        "http://localhost:3000/other",
+        "http://localhost:3000/callback?x=1",
+        "http://localhost.evil.example:3000/callback",
+        "http://localhost/callback",
+        "",
+    ]:
         response = client.get("/authorize", params=authorize_params(redirect_uri=bad))
         assert response.status_code == 400, bad
         assert "location" not in response.headers
@@ -130,8 +137,9 @@ def test_cancel_returns_access_denied_to_the_app(client):
 def test_form_without_csrf_token_or_browser_cookie_is_refused(client, tenant):
     page, _ = start_login(client)
     fields = form_fields(page.text)
-    response = client.post("/u/login", data={"state": fields["state"], "csrf": "forged",
-                                             "username": DEMO_EMAIL, "password": DEMO_PASSWORD})
+    response = client.post(
+        "/u/login", data={"state": fields["state"], "csrf": "forged", "username": DEMO_EMAIL, "password": DEMO_PASSWORD}
+    )
     assert response.status_code == 400 and "location" not in response.headers
     client.cookies.clear()
     response = client.post("/u/login", data={**fields, "username": DEMO_EMAIL, "password": DEMO_PASSWORD})
@@ -150,8 +158,9 @@ def test_hosted_signup_creates_the_user_and_logs_in(client, tenant):
     assert signup.status_code == 200 and "Create your account" in signup.text
     weak = client.post("/u/signup", data={**form_fields(signup.text), "email": "new@example.com", "password": "weak"})
     assert weak.status_code == 400 and "too weak" in weak.text and 'value="weak"' not in weak.text
-    ok = client.post("/u/signup", data={**form_fields(signup.text), "email": "new@example.com",
-                                        "password": "Str0ng-enough"})
+    ok = client.post(
+        "/u/signup", data={**form_fields(signup.text), "email": "new@example.com", "password": "Str0ng-enough"}
+    )
     assert ok.status_code == 302 and query(ok.headers["location"])["state"] == params["state"]
     assert tenant.users.get("Username-Password-Authentication", "new@example.com")
 
@@ -159,15 +168,16 @@ def test_hosted_signup_creates_the_user_and_logs_in(client, tenant):
 def test_hosted_signup_of_existing_user_shows_error(client):
     page, _ = start_login(client)
     signup = client.get(f"/u/signup?state={form_fields(page.text)['state']}")
-    response = client.post("/u/signup", data={**form_fields(signup.text), "email": DEMO_EMAIL,
-                                              "password": "Str0ng-enough"})
+    response = client.post(
+        "/u/signup", data={**form_fields(signup.text), "email": DEMO_EMAIL, "password": "Str0ng-enough"}
+    )
     assert response.status_code == 400 and "The user already exists." in response.text
 
 
 def test_google_connection_shows_chooser_and_issues_google_users(client, secret):
     from .conftest import exchange
 
-    page, params = start_login(client, connection="google-oauth2")
+    page, _params = start_login(client, connection="google-oauth2")
     assert "Google" in page.text and "demo.google@example.com" in page.text
     fields = form_fields(page.text)
     response = client.post("/u/google", data={**fields, "account": "demo"})
@@ -181,8 +191,10 @@ def test_google_connection_shows_chooser_and_issues_google_users(client, secret)
 
 def test_google_chooser_accepts_a_typed_account(client):
     page, _ = start_login(client, connection="google-oauth2")
-    response = client.post("/u/google", data={**form_fields(page.text), "account": "other",
-                                              "name": "Grace Hopper", "email": "grace@example.com"})
+    response = client.post(
+        "/u/google",
+        data={**form_fields(page.text), "account": "other", "name": "Grace Hopper", "email": "grace@example.com"},
+    )
     assert response.status_code == 302
     bad_page, _ = start_login(client, connection="google-oauth2", prompt="login")
     bad = client.post("/u/google", data={**form_fields(bad_page.text), "account": "other", "email": "not-an-email"})

@@ -19,8 +19,15 @@ def decode(client, token: str) -> dict:
 
 
 def password_grant(client, secret, password=DEMO_PASSWORD, username=DEMO_EMAIL, **extra):
-    data = {"grant_type": "password", "client_id": DEV_CLIENT_ID, "client_secret": secret,
-            "username": username, "password": password, "scope": "openid profile email", **extra}
+    data = {
+        "grant_type": "password",
+        "client_id": DEV_CLIENT_ID,
+        "client_secret": secret,
+        "username": username,
+        "password": password,
+        "scope": "openid profile email",
+        **extra,
+    }
     return client.post("/oauth/token", data=data)
 
 
@@ -46,17 +53,26 @@ def test_code_exchange_answers_tokens_with_auth0_like_claims(client, secret):
 def test_client_secret_basic_works(client, secret):
     callback, _ = login(client)
     basic = base64.b64encode(f"{DEV_CLIENT_ID}:{secret}".encode()).decode()
-    response = client.post("/oauth/token", headers={"authorization": f"Basic {basic}"},
-                           data={"grant_type": "authorization_code", "code": callback["code"],
-                                 "redirect_uri": CALLBACK})
+    response = client.post(
+        "/oauth/token",
+        headers={"authorization": f"Basic {basic}"},
+        data={"grant_type": "authorization_code", "code": callback["code"], "redirect_uri": CALLBACK},
+    )
     assert response.status_code == 200
 
 
 def test_json_body_works(client, secret):
     callback, _ = login(client)
-    response = client.post("/oauth/token", json={"grant_type": "authorization_code", "client_id": DEV_CLIENT_ID,
-                                                 "client_secret": secret, "code": callback["code"],
-                                                 "redirect_uri": CALLBACK})
+    response = client.post(
+        "/oauth/token",
+        json={
+            "grant_type": "authorization_code",
+            "client_id": DEV_CLIENT_ID,
+            "client_secret": secret,
+            "code": callback["code"],
+            "redirect_uri": CALLBACK,
+        },
+    )
     assert response.status_code == 200
 
 
@@ -66,8 +82,11 @@ def test_bad_client_secret_is_auth0_401(client, secret):
     assert response.status_code == 401
     assert response.json() == {"error": "access_denied", "error_description": "Unauthorized"}
     basic = base64.b64encode(f"{DEV_CLIENT_ID}:nope".encode()).decode()
-    response = client.post("/oauth/token", headers={"authorization": f"Basic {basic}"},
-                           data={"grant_type": "authorization_code", "code": "x", "redirect_uri": CALLBACK})
+    response = client.post(
+        "/oauth/token",
+        headers={"authorization": f"Basic {basic}"},
+        data={"grant_type": "authorization_code", "code": "x", "redirect_uri": CALLBACK},
+    )
     assert response.status_code == 401
     assert client.post("/oauth/token", data={"grant_type": "password"}).status_code == 401
 
@@ -97,9 +116,16 @@ def test_code_is_bound_to_redirect_uri(client, secret):
 def test_code_is_bound_to_the_client(client, tenant, secret):
     tenant.register_client(Client("other-app", "other-secret", [CALLBACK], []))
     callback, _ = login(client)
-    response = client.post("/oauth/token", data={"grant_type": "authorization_code", "client_id": "other-app",
-                                                 "client_secret": "other-secret", "code": callback["code"],
-                                                 "redirect_uri": CALLBACK})
+    response = client.post(
+        "/oauth/token",
+        data={
+            "grant_type": "authorization_code",
+            "client_id": "other-app",
+            "client_secret": "other-secret",
+            "code": callback["code"],
+            "redirect_uri": CALLBACK,
+        },
+    )
     assert response.status_code == 403 and response.json()["error"] == "invalid_grant"
 
 
@@ -153,12 +179,22 @@ def test_wrong_password_is_auth0_invalid_grant(client, secret):
 
 def test_grant_not_allowed_for_client_is_unauthorized_client(client, tenant):
     tenant.register_client(Client("code-only", "s", [CALLBACK], [], grant_types=["authorization_code"]))
-    response = client.post("/oauth/token", data={"grant_type": REALM, "client_id": "code-only", "client_secret": "s",
-                                                 "username": DEMO_EMAIL, "password": DEMO_PASSWORD,
-                                                 "realm": DATABASE_CONNECTION})
+    response = client.post(
+        "/oauth/token",
+        data={
+            "grant_type": REALM,
+            "client_id": "code-only",
+            "client_secret": "s",
+            "username": DEMO_EMAIL,
+            "password": DEMO_PASSWORD,
+            "realm": DATABASE_CONNECTION,
+        },
+    )
     assert response.status_code == 403
-    assert response.json() == {"error": "unauthorized_client",
-                               "error_description": f"Grant type '{REALM}' not allowed for the client."}
+    assert response.json() == {
+        "error": "unauthorized_client",
+        "error_description": f"Grant type '{REALM}' not allowed for the client.",
+    }
 
 
 def test_ten_wrong_passwords_block_until_unblocked(client, tenant, secret):

@@ -35,8 +35,13 @@ def test_userinfo_without_or_with_bad_token_is_401(client, tenant, secret):
 
 
 def signup(client, **body):
-    payload = {"client_id": DEV_CLIENT_ID, "email": "new@example.com", "password": "Str0ng-enough",
-               "connection": DATABASE_CONNECTION, **body}
+    payload = {
+        "client_id": DEV_CLIENT_ID,
+        "email": "new@example.com",
+        "password": "Str0ng-enough",
+        "connection": DATABASE_CONNECTION,
+        **body,
+    }
     return client.post("/dbconnections/signup", json={k: v for k, v in payload.items() if v is not None})
 
 
@@ -54,8 +59,12 @@ def test_signup_answers_auth0_success_json(client, secret):
 def test_signup_of_existing_user_is_user_exists(client):
     response = signup(client, email=DEMO_EMAIL)
     assert response.status_code == 400
-    assert response.json() == {"name": "BadRequestError", "code": "user_exists",
-                               "description": "The user already exists.", "statusCode": 400}
+    assert response.json() == {
+        "name": "BadRequestError",
+        "code": "user_exists",
+        "description": "The user already exists.",
+        "statusCode": 400,
+    }
 
 
 def test_weak_password_is_invalid_password_with_the_policy_rules(client):
@@ -98,9 +107,16 @@ def test_concurrent_signups_of_one_email_make_exactly_one_user(state_dir):
 
         def attempt():
             barrier.wait()
-            response = httpx2.post(f"{base}/dbconnections/signup", timeout=30, json={
-                "client_id": DEV_CLIENT_ID, "email": "race@example.com", "password": "Str0ng-enough",
-                "connection": DATABASE_CONNECTION})
+            response = httpx2.post(
+                f"{base}/dbconnections/signup",
+                timeout=30,
+                json={
+                    "client_id": DEV_CLIENT_ID,
+                    "email": "race@example.com",
+                    "password": "Str0ng-enough",
+                    "connection": DATABASE_CONNECTION,
+                },
+            )
             results.append(response.status_code)
 
         threads = [threading.Thread(target=attempt) for _ in range(6)]
@@ -167,8 +183,10 @@ def test_v2_logout_refuses_urls_not_allowed(client, tenant):
 def test_oidc_logout_redirects_with_state_to_allowed_url(client, secret):
     callback, _ = login(client)
     id_token = exchange(client, callback["code"], secret).json()["id_token"]
-    response = client.get("/oidc/logout", params={"post_logout_redirect_uri": "http://localhost:3000/",
-                                                  "id_token_hint": id_token, "state": "bye"})
+    response = client.get(
+        "/oidc/logout",
+        params={"post_logout_redirect_uri": "http://localhost:3000/", "id_token_hint": id_token, "state": "bye"},
+    )
     assert response.status_code == 302
     assert response.headers["location"].startswith("http://localhost:3000/")
     assert query(response.headers["location"]) == {"state": "bye"}
@@ -176,8 +194,9 @@ def test_oidc_logout_redirects_with_state_to_allowed_url(client, secret):
 
 
 def test_oidc_logout_refuses_urls_not_allowed(client):
-    response = client.get("/oidc/logout", params={"post_logout_redirect_uri": "https://evil.example/",
-                                                  "client_id": DEV_CLIENT_ID})
+    response = client.get(
+        "/oidc/logout", params={"post_logout_redirect_uri": "https://evil.example/", "client_id": DEV_CLIENT_ID}
+    )
     assert response.status_code == 400 and "location" not in response.headers
     no_client = client.get("/oidc/logout", params={"post_logout_redirect_uri": "http://localhost:3000/"})
     assert no_client.status_code == 400

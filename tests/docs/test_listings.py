@@ -29,9 +29,15 @@ def listing_problems(root: Path, readme: Path) -> list[str]:
             problems.append(f"{listing.where(root)}: {error}")
             continue
         if listing.text != source:
-            diff = "\n".join(difflib.unified_diff(
-                source.splitlines(), listing.text.splitlines(),
-                f"{listing.path}#{listing.region}", listing.where(root), lineterm=""))
+            diff = "\n".join(
+                difflib.unified_diff(
+                    source.splitlines(),
+                    listing.text.splitlines(),
+                    f"{listing.path}#{listing.region}",
+                    listing.where(root),
+                    lineterm="",
+                )
+            )
             problems.append(f"{listing.where(root)} differs from the source; copy the region into the README:\n{diff}")
     return problems
 
@@ -56,7 +62,7 @@ def test_step_03_readme_quotes_each_move_in_both_variants():
 
 # The checker itself: each way a listing can go wrong is reported, with where and what to do.
 
-SOURCE = '''\
+SOURCE = """\
 import os
 
 # region: outer
@@ -65,7 +71,7 @@ def handler():
     return os.getcwd()
     # endregion: inner
 # endregion: outer
-'''
+"""
 
 
 def write(tmp_path: Path, readme: str) -> Path:

@@ -28,7 +28,12 @@ from tests.support.forms import forms_in, password_form
 from tests.support.servers import free_port, serve
 from tests.support.steps import load_step
 
-STEPS = ("01-Login/app.py", "02-Custom-Login/app.py", "03-Session-Handling/cookie_app.py", "03-Session-Handling/wrapper_app.py")
+STEPS = (
+    "01-Login/app.py",
+    "02-Custom-Login/app.py",
+    "03-Session-Handling/cookie_app.py",
+    "03-Session-Handling/wrapper_app.py",
+)
 
 
 # ---- how to log in through each entry point --------------------------------------------------
@@ -133,7 +138,17 @@ class Records(logging.Handler):
     Only what the servers log counts: the test's own client runs in the main thread.
     """
 
-    LOGGERS = ("", "tutorial", "authlib", "httpx", "httpcore", "starlette", "uvicorn", "uvicorn.error", "uvicorn.access")
+    LOGGERS = (
+        "",
+        "tutorial",
+        "authlib",
+        "httpx",
+        "httpcore",
+        "starlette",
+        "uvicorn",
+        "uvicorn.error",
+        "uvicorn.access",
+    )
 
     def __init__(self) -> None:
         super().__init__(logging.DEBUG)

@@ -136,10 +136,18 @@ def test_code_issued_to_another_client_is_refused(step_app, apps, http, tenant):
     other = Client(f"other-{secrets.token_hex(4)}", secrets.token_urlsafe(24), [f"{step_app}/callback"], [])
     tenant.tenant.register_client(other)
     with httpx2.Client() as attacker:
-        authorize = attacker.get(f"{tenant.issuer}authorize", params={
-            "client_id": other.client_id, "redirect_uri": f"{step_app}/callback", "response_type": "code",
-            "scope": "openid", "state": "attacker", "nonce": "attacker",
-        }, follow_redirects=True)
+        authorize = attacker.get(
+            f"{tenant.issuer}authorize",
+            params={
+                "client_id": other.client_id,
+                "redirect_uri": f"{step_app}/callback",
+                "response_type": "code",
+                "scope": "openid",
+                "state": "attacker",
+                "nonce": "attacker",
+            },
+            follow_redirects=True,
+        )
         form = password_form(authorize.text, str(authorize.url))
         answer = attacker.post(form.action, data={**form.fields, "username": DEMO_EMAIL, "password": DEMO_PASSWORD})
         code = parse_qs(urlsplit(answer.headers["location"]).query)["code"][0]
@@ -213,7 +221,9 @@ def test_after_login_the_callback_goes_home_whatever_the_login_url_said(step_app
 
 @pytest.mark.parametrize("header", ["host", "x-forwarded-host", "forwarded", "x-original-url", "x-rewrite-url"])
 def test_crafted_host_headers_cannot_redirect_off_site(step_app, http, tenant, header):
-    value = {"forwarded": "host=attacker.example", "x-original-url": f"{EVIL}/", "x-rewrite-url": f"{EVIL}/"}.get(header, "attacker.example")
+    value = {"forwarded": "host=attacker.example", "x-original-url": f"{EVIL}/", "x-rewrite-url": f"{EVIL}/"}.get(
+        header, "attacker.example"
+    )
     for path in ("/", "/login", "/logout", "/callback", "//attacker.example/"):
         response = http.get(f"{step_app}{path}", headers={header: value})
         assert response.status_code < 500, response.text
@@ -232,7 +242,9 @@ def raw_request(app: str, request_line: bytes, host: bytes) -> bytes:
     return answer
 
 
-@pytest.mark.parametrize("target", [b"@attacker.example", b"@attacker.example/", b"http://attacker.example/", b"*", b".attacker.example"])
+@pytest.mark.parametrize(
+    "target", [b"@attacker.example", b"@attacker.example/", b"http://attacker.example/", b"*", b".attacker.example"]
+)
 def test_odd_request_targets_on_another_host_name_cannot_redirect_off_site(step_app, tenant, target):
     """The canonical-host redirect glues the request's path onto APP_BASE_URL: a path not starting with
     "/" (`GET @attacker.example`) must not turn `http://localhost:3000` into a user-info prefix."""
@@ -257,8 +269,15 @@ def attacker_key() -> RSAKey:
 
 def forged_id_token(key: RSAKey, issuer: str, kid: str | None = None, **claims) -> str:
     now = int(time.time())
-    payload = {"iss": issuer, "aud": DEV_CLIENT_ID, "sub": "auth0|attacker", "nickname": "attacker",
-               "iat": now, "exp": now + 3600, **claims}
+    payload = {
+        "iss": issuer,
+        "aud": DEV_CLIENT_ID,
+        "sub": "auth0|attacker",
+        "nickname": "attacker",
+        "iat": now,
+        "exp": now + 3600,
+        **claims,
+    }
     header = {"alg": "RS256", **({"kid": kid} if kid else {})}
     return jwt.encode(header, payload, key)
 
@@ -301,7 +320,12 @@ def test_forged_cookies_read_as_logged_out_and_are_erased(step_app, apps, tenant
     forgeries = [
         forged_id_token(attacker_key, tenant.issuer),  # signed by the attacker, no kid
         forged_id_token(attacker_key, tenant.issuer, kid=published_kid),  # claims the tenant's kid
-        b64url(b'{"alg":"none"}') + "." + b64url(json.dumps({"iss": tenant.issuer, "aud": DEV_CLIENT_ID, "sub": "auth0|attacker", "exp": 2**31}).encode()) + ".",
+        b64url(b'{"alg":"none"}')
+        + "."
+        + b64url(
+            json.dumps({"iss": tenant.issuer, "aud": DEV_CLIENT_ID, "sub": "auth0|attacker", "exp": 2**31}).encode()
+        )
+        + ".",
         "not-a-jwt",
     ]
     for forged in forgeries:
@@ -347,7 +371,9 @@ def test_oversized_cookie_headers_are_not_a_server_error(step_app, apps, tenant,
 # ---- the JWKS under a flood of unknown kids --------------------------------------------------
 
 
-@pytest.mark.parametrize("step", STEPS, ids=lambda step: step.split("/")[-1].removesuffix(".py") if "03" in step else step.split("/")[0])
+@pytest.mark.parametrize(
+    "step", STEPS, ids=lambda step: step.split("/")[-1].removesuffix(".py") if "03" in step else step.split("/")[0]
+)
 def test_flood_of_tokens_with_random_kids_does_not_fetch_the_jwks_per_request(step, counting_tenant, attacker_key):
     with serve_app_warmed_up(step, counting_tenant) as app:
         after_start = counting_tenant.counter.jwks_fetches

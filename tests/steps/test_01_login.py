@@ -49,7 +49,9 @@ def test_login_through_the_hosted_page_shows_the_nickname(app, http):
 def test_session_cookie_is_httponly_and_samesite_lax(app, http):
     http.get(f"{app}/login", follow_redirects=True)
     login = hosted_login(http, app, DEMO_EMAIL, DEMO_PASSWORD)
-    set_cookies = [h for r in [*login.history, login] for h in r.headers.get_list("set-cookie") if h.startswith("id_token=")]
+    set_cookies = [
+        h for r in [*login.history, login] for h in r.headers.get_list("set-cookie") if h.startswith("id_token=")
+    ]
     assert set_cookies, "the callback set no id_token cookie"
     flags = set_cookies[-1].lower()
     assert "httponly" in flags
@@ -70,7 +72,9 @@ def test_logout_forgets_the_user(app, http):
 def test_denied_login_is_a_403_page_with_a_way_back(app, http):
     login = http.get(f"{app}/login")
     state = parse_qs(urlsplit(login.headers["location"]).query)["state"][0]
-    page = http.get(f"{app}/callback", params={"error": "access_denied", "error_description": "User cancelled", "state": state})
+    page = http.get(
+        f"{app}/callback", params={"error": "access_denied", "error_description": "User cancelled", "state": state}
+    )
     assert page.status_code == 403, page.text
     assert "Login cancelled" in page.text
     assert 'href="/"' in page.text

@@ -46,7 +46,7 @@ def submit(http: httpx2.Client, app: str, path: str, email: str, password: str, 
 
 def alert(page: httpx2.Response) -> str:
     start = page.text.index('id="error"')
-    return page.text[start:page.text.index("</div>", start)]
+    return page.text[start : page.text.index("</div>", start)]
 
 
 def new_email() -> str:
@@ -242,8 +242,13 @@ def test_tenant_down_is_a_503_page_naming_it(serve_step, tenant, http):
 def test_password_grant_not_enabled_says_which_setting_to_change(serve_step, tenant, http):
     client_id, client_secret = f"no-password-{secrets.token_hex(4)}", secrets.token_urlsafe(24)
     tenant.tenant.register_client(
-        Client(client_id, client_secret, callback_urls=["http://localhost:*/callback"], logout_urls=[],
-               grant_types=["authorization_code"])
+        Client(
+            client_id,
+            client_secret,
+            callback_urls=["http://localhost:*/callback"],
+            logout_urls=[],
+            grant_types=["authorization_code"],
+        )
     )
     with serve_step(STEP, client_id=client_id, client_secret=client_secret) as app:
         page = submit(http, app, "/login", DEMO_EMAIL, DEMO_PASSWORD)

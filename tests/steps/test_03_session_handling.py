@@ -91,7 +91,9 @@ def log_in(http: httpx2.Client, app: str) -> httpx2.Response:
 
 def set_cookies(response: httpx2.Response, name: str) -> list[str]:
     """The Set-Cookie headers for `name` along the whole redirect chain that ended in `response`."""
-    return [h for r in [*response.history, response] for h in r.headers.get_list("set-cookie") if h.startswith(f"{name}=")]
+    return [
+        h for r in [*response.history, response] for h in r.headers.get_list("set-cookie") if h.startswith(f"{name}=")
+    ]
 
 
 def removes(response: httpx2.Response, name: str) -> bool:
@@ -206,8 +208,14 @@ def _other_client(tenant, http, app, variant) -> str:
     tenant.tenant.faults.update(id_token_claims={"aud": "someone-elses-client"})
     response = http.post(
         f"{tenant.issuer}oauth/token",
-        data={"grant_type": "password", "username": DEMO_EMAIL, "password": DEMO_PASSWORD,
-              "client_id": DEV_CLIENT_ID, "client_secret": tenant.settings_for(0).client_secret, "scope": "openid"},
+        data={
+            "grant_type": "password",
+            "username": DEMO_EMAIL,
+            "password": DEMO_PASSWORD,
+            "client_id": DEV_CLIENT_ID,
+            "client_secret": tenant.settings_for(0).client_secret,
+            "scope": "openid",
+        },
     )
     return response.json()["id_token"]
 
@@ -328,7 +336,9 @@ def test_logout_ends_the_tenant_session_at_its_end_session_endpoint(app, http, v
     assert query["id_token_hint"][0].count(".") == 2
 
 
-def test_logout_falls_back_to_v2_logout_when_the_tenant_advertises_no_end_session(serve_step, fresh_tenant, http, variant):
+def test_logout_falls_back_to_v2_logout_when_the_tenant_advertises_no_end_session(
+    serve_step, fresh_tenant, http, variant
+):
     with fresh_tenant(advertise_end_session=False) as own, serve_step(variant.path, on=own) as app:
         response = _log_out_and_in_again(http, app, variant, "/v2/logout")
     query = parse_qs(urlsplit(response.headers["location"]).query)
@@ -369,10 +379,22 @@ def test_an_instance_with_another_secret(serve_step, http, variant):
 @pytest.mark.parametrize(
     "path, calls",
     [
-        (COOKIE.path, {"create-session": "response.set_cookie(ID_TOKEN", "check-session": "request.cookies.get(ID_TOKEN)",
-                       "logout": "response.delete_cookie(ID_TOKEN"}),
-        (WRAPPER.path, {"create-session": "request.session[ID_TOKEN] = id_token",
-                        "check-session": "request.session.get(ID_TOKEN)", "logout": "request.session.pop(ID_TOKEN"}),
+        (
+            COOKIE.path,
+            {
+                "create-session": "response.set_cookie(ID_TOKEN",
+                "check-session": "request.cookies.get(ID_TOKEN)",
+                "logout": "response.delete_cookie(ID_TOKEN",
+            },
+        ),
+        (
+            WRAPPER.path,
+            {
+                "create-session": "request.session[ID_TOKEN] = id_token",
+                "check-session": "request.session.get(ID_TOKEN)",
+                "logout": "request.session.pop(ID_TOKEN",
+            },
+        ),
     ],
     ids=["cookie", "wrapper"],
 )

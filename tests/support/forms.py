@@ -18,7 +18,7 @@ class Form:
     def field_named(self, *, type_: str | None = None, contains: str | None = None) -> str | None:
         for attrs in self.inputs:
             name = attrs.get("name", "")
-            if type_ and attrs.get("type") == type_ or contains and contains in name:
+            if (type_ and attrs.get("type") == type_) or (contains and contains in name):
                 return name
         return None
 

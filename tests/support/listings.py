@@ -49,21 +49,27 @@ def find_listings(readme: Path) -> list[Listing]:
         marker = MARKER.match(line)
         if not marker:
             if "listing:" in line and line.lstrip().startswith("<!--"):
-                raise ListingError(f"{readme}:{index + 1}: malformed listing marker {line.strip()!r}; "
-                                   "write <!-- listing: path/to/file.py#region -->")
+                raise ListingError(
+                    f"{readme}:{index + 1}: malformed listing marker {line.strip()!r}; "
+                    "write <!-- listing: path/to/file.py#region -->"
+                )
             continue
         opening = FENCE.match(lines[index + 1]) if index + 1 < len(lines) else None
         if not opening:
-            raise ListingError(f"{readme}:{index + 1}: listing marker for {marker['path']}#{marker['region']} "
-                               "must be directly followed by a fenced code block (``` on the next line)")
+            raise ListingError(
+                f"{readme}:{index + 1}: listing marker for {marker['path']}#{marker['region']} "
+                "must be directly followed by a fenced code block (``` on the next line)"
+            )
         fence = opening["fence"]
         for end in range(index + 2, len(lines)):
             if lines[end].strip() == fence:
                 break
         else:
-            raise ListingError(f"{readme}:{index + 2}: the code block of {marker['path']}#{marker['region']} "
-                               f"is never closed with {fence}")
-        text = "\n".join(lines[index + 2:end])
+            raise ListingError(
+                f"{readme}:{index + 2}: the code block of {marker['path']}#{marker['region']} "
+                f"is never closed with {fence}"
+            )
+        text = "\n".join(lines[index + 2 : end])
         listings.append(Listing(readme, index + 1, marker["path"], marker["region"], text))
     return listings
 
@@ -87,8 +93,11 @@ def region_text(root: Path, path: str, region: str) -> str:
         if inside and not marker:
             kept.append(line)
     if not found:
-        raise ListingError(f"{path} has no region {region!r}: add '# region: {region}' and "
-                           f"'# endregion: {region}' around the quoted lines")
+        raise ListingError(
+            f"{path} has no region {region!r}: add '# region: {region}' and "
+            f"'# endregion: {region}' around the quoted lines"
+        )
     if inside:
         raise ListingError(f"{path}: region {region!r} is never closed with '# endregion: {region}'")
-    return textwrap.dedent("\n".join(kept))
+    # ruff format puts blank lines between a function and the `# endregion` comment after it: not part of the listing.
+    return textwrap.dedent("\n".join(kept)).strip("\n")

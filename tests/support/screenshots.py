@@ -48,5 +48,7 @@ def save_screenshot(page, name: str, ports: dict[int, int] | None = None, direct
         page.evaluate(_REWRITE_PORTS, {str(test): str(shown) for test, shown in ports.items()})
     page.screenshot(path=str(path), type="png")
     size = path.stat().st_size
-    assert size < MAX_BYTES, f"{path.name} is {size} bytes; keep screenshots under {MAX_BYTES} (smaller page or viewport)"
+    assert size < MAX_BYTES, (
+        f"{path.name} is {size} bytes; keep screenshots under {MAX_BYTES} (smaller page or viewport)"
+    )
     return path

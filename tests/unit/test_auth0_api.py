@@ -11,7 +11,10 @@ from shared.auth0_api import ENABLE_PASSWORD_GRANT, SET_DEFAULT_DIRECTORY, _logi
 
 
 def test_missing_default_directory_names_the_tenant_setting():
-    body = {"error": "server_error", "error_description": "Authorization server not configured with default connection."}
+    body = {
+        "error": "server_error",
+        "error_description": "Authorization server not configured with default connection.",
+    }
     error = _login_error(500, body)
     assert error.status == 502
     assert SET_DEFAULT_DIRECTORY in error.message
@@ -47,8 +50,13 @@ def test_a_tenant_error_page_that_is_not_json_is_a_502():
 
 
 def test_dictionary_password_shows_the_tenant_sentence():
-    body = {"name": "PasswordDictionaryError", "message": "Password is too common", "code": "invalid_password",
-            "description": "Password is not allowed, it might be too common.", "statusCode": 400}
+    body = {
+        "name": "PasswordDictionaryError",
+        "message": "Password is too common",
+        "code": "invalid_password",
+        "description": "Password is not allowed, it might be too common.",
+        "statusCode": 400,
+    }
     error = _signup_error(400, body)
     assert error.status == 400
     assert "might be too common" in error.message
@@ -56,13 +64,27 @@ def test_dictionary_password_shows_the_tenant_sentence():
 
 def test_strength_rules_are_formatted_with_their_numbers():
     body = {
-        "name": "PasswordStrengthError", "code": "invalid_password", "statusCode": 400,
-        "description": {"rules": [
-            {"message": "At least %d characters in length", "format": [12], "code": "lengthAtLeast", "verified": False},
-            {"message": "Contain at least %d of the following %d types of characters:", "format": [3, 4],
-             "code": "containsAtLeast", "verified": True,
-             "items": [{"message": "numbers (i.e. 0-9)", "code": "numbers", "verified": True}]},
-        ], "verified": False},
+        "name": "PasswordStrengthError",
+        "code": "invalid_password",
+        "statusCode": 400,
+        "description": {
+            "rules": [
+                {
+                    "message": "At least %d characters in length",
+                    "format": [12],
+                    "code": "lengthAtLeast",
+                    "verified": False,
+                },
+                {
+                    "message": "Contain at least %d of the following %d types of characters:",
+                    "format": [3, 4],
+                    "code": "containsAtLeast",
+                    "verified": True,
+                    "items": [{"message": "numbers (i.e. 0-9)", "code": "numbers", "verified": True}],
+                },
+            ],
+            "verified": False,
+        },
     }
     error = _signup_error(400, body)
     assert [(rule.text, rule.met) for rule in error.rules] == [
@@ -73,8 +95,12 @@ def test_strength_rules_are_formatted_with_their_numbers():
 
 
 def test_policy_text_is_the_fallback_when_rules_are_missing():
-    body = {"name": "PasswordStrengthError", "code": "invalid_password", "description": "Password is too weak",
-            "policy": "* At least 10 characters in length\n* Contain at least 3 kinds"}
+    body = {
+        "name": "PasswordStrengthError",
+        "code": "invalid_password",
+        "description": "Password is too weak",
+        "policy": "* At least 10 characters in length\n* Contain at least 3 kinds",
+    }
     rules = _signup_error(400, body).rules
     assert [(rule.text, rule.met) for rule in rules] == [
         ("At least 10 characters in length", None),

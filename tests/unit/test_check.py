@@ -186,7 +186,8 @@ def test_missing_env_file_is_a_usage_error(tmp_path, capsys):
 
 
 def test_help_explains_the_exit_codes():
-    result = subprocess.run([sys.executable, "-m", "shared.check", "--help"], cwd=REPO,
-                            capture_output=True, text=True, timeout=30)
+    result = subprocess.run(
+        [sys.executable, "-m", "shared.check", "--help"], cwd=REPO, capture_output=True, text=True, timeout=30
+    )
     assert result.returncode == 0
     assert "--env-file" in result.stdout and "Exit code" in result.stdout

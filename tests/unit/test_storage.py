@@ -25,7 +25,9 @@ def test_session_cookie_size_is_a_close_upper_bound(size, https):
         routes=[Route("/", store)],
         middleware=[Middleware(SessionMiddleware, secret_key="k" * 40, https_only=https)],
     )
-    header = TestClient(app, base_url="https://testserver" if https else "http://testserver").get("/").headers["set-cookie"]
+    header = (
+        TestClient(app, base_url="https://testserver" if https else "http://testserver").get("/").headers["set-cookie"]
+    )
     estimate = session_cookie_size(session)
     assert len(header) <= estimate <= len(header) + 100
 

@@ -107,7 +107,7 @@ def test_tampered_signature_is_refused(tenant):
 
 
 def test_alg_none_is_refused(tenant):
-    head, payload, _ = tenant.sign().split(".")
+    _head, payload, _ = tenant.sign().split(".")
     none_header = "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0"  # {"alg":"none","typ":"JWT"}
     with pytest.raises(TokenError, match="'none'"):
         verify(make_verifier(tenant), f"{none_header}.{payload}.")
@@ -187,6 +187,8 @@ def test_unreachable_jwks_is_a_token_error(tenant):
     def down(request):
         raise httpx2.ConnectError("refused")
 
-    verifier = IdTokenVerifier(ISSUER, CLIENT, "https://x/jwks", httpx2.AsyncClient(transport=httpx2.MockTransport(down)))
+    verifier = IdTokenVerifier(
+        ISSUER, CLIENT, "https://x/jwks", httpx2.AsyncClient(transport=httpx2.MockTransport(down))
+    )
     with pytest.raises(TokenError, match="signing keys"):
         verify(verifier, tenant.sign())
