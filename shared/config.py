@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from dotenv import dotenv_values
+
 from shared.dev_tenant.defaults import DEFAULT_PORT as TENANT_PORT
 from shared.dev_tenant.defaults import DEV_CLIENT_ID, default_state_dir, dev_client_secret, stored_secret
 
@@ -51,23 +53,6 @@ class Settings:
         return f"{self.issuer}.well-known/openid-configuration"
 
 
-def read_env_file(path: Path) -> dict[str, str]:
-    """Parse KEY=VALUE lines (comments, blank lines, `export` and quotes allowed)."""
-    values: dict[str, str] = {}
-    if not path.is_file():
-        return values
-    for raw in path.read_text(encoding="utf-8").splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#") or "=" not in line:
-            continue
-        key, _, value = line.removeprefix("export ").partition("=")
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
-            value = value[1:-1]
-        values[key.strip()] = value
-    return values
-
-
 def is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -99,7 +84,13 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | Non
 
     The process environment wins over `.env` at the project root.
     """
-    env = {**read_env_file(env_file or PROJECT_ROOT / ".env"), **(os.environ if environ is None else environ)}
+    # python-dotenv reads `.env` as Auth0's Python quickstart does (comments, quotes, `export`);
+    # dotenv_values leaves os.environ alone, so the settings come from one place: the merged mapping.
+    from_file = dotenv_values(env_file or PROJECT_ROOT / ".env")
+    env = {
+        **{key: value for key, value in from_file.items() if value is not None},
+        **(os.environ if environ is None else environ),
+    }
     env = {key: value for key, value in env.items() if value != ""}
 
     port_text = env.get("PORT", str(DEFAULT_PORT))
