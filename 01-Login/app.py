@@ -12,9 +12,11 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from shared.config import Settings
+from shared.app import build_app, oidc, storage
+from shared.config import Settings, load_settings
+from shared.pages import render
 from shared.runner import run_step
-from shared.web import build_app, current_user, oidc, render, storage
+from shared.storage import CookieStorage
 
 STEP = "Step 01 — Login"
 
@@ -22,7 +24,7 @@ STEP = "Step 01 — Login"
 # region: homepage
 async def homepage(request: Request) -> Response:
     """Show the Log In button, or the logged-in user's avatar, nickname and a Log Out button."""
-    return render(request, "index.html", user=await current_user(request))
+    return render(request, "index.html")  # request.user: the verified id_token's claims, or None
 
 
 # endregion: homepage
@@ -62,13 +64,22 @@ async def logout(request: Request) -> Response:
 
 # region: app
 def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or load_settings()
     routes = [
         Route("/", homepage),
         Route("/login", login),
         Route("/callback", callback),
         Route("/logout", logout),
     ]
-    return build_app(routes, step=STEP, settings=settings, templates=Path(__file__).parent / "templates")
+    return build_app(
+        routes,
+        step=STEP,
+        settings=settings,
+        templates=Path(__file__).parent / "templates",
+        # The id_token alone in an HttpOnly cookie; Check Session verifies it on every request.
+        storage=CookieStorage("step01_id_token", secure=settings.https),
+        session_cookie="step01_session",  # the login in progress (state, nonce, PKCE verifier)
+    )
 
 
 # endregion: app

@@ -15,14 +15,16 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from shared import auth0_api
+from shared.app import build_app, oidc, storage
 from shared.auth0_api import AuthApiError
-from shared.config import Settings
+from shared.config import Settings, load_settings
 from shared.csrf import check_csrf, csrf_token
 from shared.forms import read_form
 from shared.oidc import LoginError
+from shared.pages import render
 from shared.runner import run_step
+from shared.storage import CookieStorage
 from shared.tokens import TokenError
-from shared.web import build_app, current_user, oidc, render, storage
 
 STEP = "Step 02 — Custom Login"
 MAX_EMAIL = 254  # the longest address SMTP can deliver to (RFC 5321)
@@ -51,8 +53,8 @@ def check_fields(email: str, password: str) -> None:
 # region: homepage
 async def homepage(request: Request) -> Response:
     """Show the login form, or the logged-in user's avatar, nickname and a Log Out button."""
-    if user := await current_user(request):
-        return render(request, "index.html", user=user)
+    if request.user:  # the verified id_token's claims, or None
+        return render(request, "index.html")
     return show_form(request)
 
 
@@ -139,6 +141,7 @@ async def logout(request: Request) -> Response:
 
 # region: app
 def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or load_settings()
     routes = [
         Route("/", homepage),
         Route("/login", login, methods=["POST"]),
@@ -147,7 +150,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/callback", callback),
         Route("/logout", logout),
     ]
-    return build_app(routes, step=STEP, settings=settings, templates=Path(__file__).parent / "templates")
+    return build_app(
+        routes,
+        step=STEP,
+        settings=settings,
+        templates=Path(__file__).parent / "templates",
+        # The id_token alone in an HttpOnly cookie; Check Session verifies it on every request.
+        storage=CookieStorage("step02_id_token", secure=settings.https),
+        session_cookie="step02_session",  # the login in progress and the form's CSRF token
+    )
 
 
 # endregion: app

@@ -293,7 +293,7 @@ def run(seconds: float, rounds: int, login_rounds: int) -> dict[str, object]:
                 with process([sys.executable, str(ROOT / path)], app_env(tenant, port)):
                     wait_for(port)
                     app = f"http://localhost:{port}"
-                    cookie_name = "id_token" if variant == "cookie" else "session"
+                    cookie_name = "step03_cookie_id_token" if variant == "cookie" else "step03_wrapper_session"
                     cookie = asyncio.run(session_cookie(app, cookie_name))
                     anon_rounds, session_rounds = [], []
                     asyncio.run(throughput(port, None, min(seconds, 0.5)))  # warm-up

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 import httpx2
 
@@ -77,7 +77,7 @@ def check_clock(settings: Settings, response: httpx2.Response, now: Callable[[],
     )
 
 
-def check_signing_keys(client: httpx2.Client, discovery: Mapping) -> Result:
+def check_signing_keys(client: httpx2.Client, discovery: Mapping[str, Any]) -> Result:
     jwks_uri = discovery.get("jwks_uri")
     if not jwks_uri:
         return _fail(
@@ -109,7 +109,7 @@ def check_signing_keys(client: httpx2.Client, discovery: Mapping) -> Result:
     )
 
 
-def check_client(settings: Settings, client: httpx2.Client, discovery: Mapping) -> Result:
+def check_client(settings: Settings, client: httpx2.Client, discovery: Mapping[str, Any]) -> Result:
     """Exchange a made-up code: a wrong client secret is refused before the code is even looked at."""
     endpoint = discovery.get("token_endpoint")
     if not endpoint:

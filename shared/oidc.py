@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import secrets
+import hmac
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import httpx2
 from authlib.common.errors import AuthlibBaseError
-from authlib.integrations.base_client import MismatchingStateError, OAuthError
-from authlib.integrations.httpx_client import AsyncOAuth2Client
+from authlib.integrations.base_client import OAuthError
 from authlib.integrations.starlette_client import OAuth, StarletteOAuth2App
 from starlette.requests import Request
 from starlette.responses import RedirectResponse
@@ -19,6 +18,7 @@ from shared.config import Settings, is_loopback
 from shared.tokens import Claims, IdTokenVerifier, TokenError
 
 SCOPE = "openid profile email"
+PENDING_LOGIN = "login"  # the session key holding the state, nonce and PKCE verifier of a login in progress
 
 
 class LoginError(Exception):
@@ -37,40 +37,6 @@ class TenantUnavailable(Exception):
     def __init__(self, issuer: str) -> None:
         super().__init__(f"The identity provider at {issuer} did not answer.")
         self.issuer = issuer
-
-
-class _ReusableClient(AsyncOAuth2Client):
-    """Authlib's HTTP client for the tenant, kept open across the `async with` Authlib wraps each call in."""
-
-    async def __aenter__(self) -> _ReusableClient:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        """The app's lifespan closes the shared transport at shutdown."""
-
-
-class _VerifyingApp(StarletteOAuth2App):
-    """Authlib's Starlette client, with id_token checks delegated to the project's one verifier.
-
-    Authlib's own check does not compare `aud` with our client id unless told to, and re-fetches
-    the JWKS for every unknown `kid`; IdTokenVerifier does both properly.
-
-    Authlib also builds a new HTTP client for every /authorize URL and every code exchange (~0.5 ms
-    each here); this app makes one and reuses it. Per-login values (state, nonce, code_verifier)
-    are passed on each call, never kept on the client; redirect_uri is the same for every login.
-    """
-
-    client_cls = _ReusableClient
-    verifier: IdTokenVerifier
-    _client: _ReusableClient | None = None
-
-    def _get_oauth_client(self, **metadata: Any) -> _ReusableClient:
-        if self._client is None:
-            self._client = super()._get_oauth_client(**metadata)
-        return self._client
-
-    async def parse_id_token(self, token: dict[str, Any], nonce: str, **_: Any) -> Claims:
-        return await self.verifier.verify(token["id_token"], nonce=nonce)
 
 
 class _SharedTransport(httpx2.AsyncBaseTransport):
@@ -108,9 +74,8 @@ class OidcClient:
                 # Proxy variables never apply to a loopback tenant; reading them costs each client ~0.3 ms.
                 "trust_env": not is_loopback(urlsplit(settings.issuer).hostname or ""),
             },
-            client_cls=_VerifyingApp,
         )
-        self.app: _VerifyingApp = oauth.create_client("auth0")
+        self.app: StarletteOAuth2App = oauth.create_client("auth0")
         self._verifier: IdTokenVerifier | None = None
         self._setting_up = asyncio.Lock()
 
@@ -130,7 +95,8 @@ class OidcClient:
                 status=502,
                 title="Tenant misconfigured",
             )
-        return metadata
+        document: dict[str, Any] = metadata
+        return document
 
     async def verifier(self) -> IdTokenVerifier:
         if self._verifier is None:
@@ -144,7 +110,6 @@ class OidcClient:
                         self.http,
                         leeway=self.settings.leeway,
                     )
-                    self.app.verifier = self._verifier
         return self._verifier
 
     async def verify(self, id_token: str, *, nonce: str | None = None) -> Claims:
@@ -166,43 +131,47 @@ class OidcClient:
             raise TenantUnavailable(self.settings.issuer) from error
 
     async def login_redirect(self, request: Request, **params: str) -> RedirectResponse:
-        """Redirect to the tenant's /authorize with state, nonce and a PKCE S256 challenge."""
+        """Redirect to the tenant's /authorize with state, nonce and a PKCE S256 challenge (Authlib makes them).
+
+        The three values wait in the step's signed session cookie until /callback: one login at a
+        time per browser, and each can finish only once.
+        """
         await self.verifier()
-        # The same random values Authlib would make, from one CSPRNG call each instead of one per character.
-        secrets_ = {
-            "state": secrets.token_urlsafe(24),
-            "nonce": secrets.token_urlsafe(24),
-            "code_verifier": secrets.token_urlsafe(48),
-        }
         try:
-            return await self.app.authorize_redirect(request, self.settings.redirect_uri, **secrets_, **params)
+            login = await self.app.create_authorization_url(self.settings.redirect_uri, **params)
         except httpx2.HTTPError as error:
             raise TenantUnavailable(self.settings.issuer) from error
+        request.session[PENDING_LOGIN] = {key: login[key] for key in ("state", "nonce", "code_verifier")}
+        return RedirectResponse(login["url"], status_code=302)
 
     async def finish_login(self, request: Request) -> tuple[str, Claims]:
         """Handle /callback: check state, exchange the code, verify the id_token."""
         await self.verifier()
-        no_login = LoginError(
-            "There is no login in progress in this browser, or this link was already used. "
-            "Start again from the Log In button.",
-            title="No login in progress",
-        )
-        # Authlib reads `error` before it checks `state`: without this, any link to
+        login = request.session.pop(PENDING_LOGIN, None)
+        state = request.query_params.get("state", "")
+        # The state is checked before anything else in the URL is read: otherwise any link to
         # /callback?error=…&error_description=<text> would put a stranger's words on this app's page.
-        state = request.query_params.get("state")
-        if not state or f"_state_{self.app.name}_{state}" not in request.session:
-            raise no_login
+        if not isinstance(login, dict) or not hmac.compare_digest(state.encode(), str(login.get("state")).encode()):
+            raise LoginError(
+                "There is no login in progress in this browser, or this link was already used. "
+                "Start again from the Log In button.",
+                title="No login in progress",
+            )
+        if refused := request.query_params.get("error"):
+            description = request.query_params.get("error_description")
+            if refused == "access_denied":
+                raise LoginError(description or "The login was cancelled.", status=403, title="Login cancelled")
+            raise LoginError(f"The tenant refused the login: {description or refused}.")
+        code = request.query_params.get("code")
+        if not code:
+            raise LoginError("The tenant sent no authorization code.")
         try:
-            token = await self.app.authorize_access_token(request)
-        except MismatchingStateError as error:
-            raise no_login from error
+            token = await self.app.fetch_access_token(
+                redirect_uri=self.settings.redirect_uri, code=code, code_verifier=login["code_verifier"]
+            )
         except OAuthError as error:
-            # Only an error in the callback URL itself comes from the user; the same `access_denied`
-            # from the token endpoint means the tenant refused this app's client credentials.
-            if error.error == "access_denied" and request.query_params.get("error") == "access_denied":
-                raise LoginError(
-                    error.description or "The login was cancelled.", status=403, title="Login cancelled"
-                ) from error
+            # `access_denied` or `invalid_client` from the token endpoint (not from the browser) means
+            # the tenant refused this app's client credentials.
             if error.error in ("access_denied", "invalid_client", "unauthorized_client"):
                 raise LoginError(
                     f"The tenant refused this application's credentials ({error.error}: {error.description}). "
@@ -211,15 +180,17 @@ class OidcClient:
                     title="Tenant refused the application",
                 ) from error
             raise LoginError(f"The tenant refused the login: {error.description or error.error}.") from error
-        except TokenError as error:
-            raise LoginError(str(error), status=401, title="Login refused") from error
         except AuthlibBaseError as error:
             raise LoginError(f"The tenant refused the login: {error.description or error.error}.") from error
         except httpx2.HTTPError as error:
             raise TenantUnavailable(self.settings.issuer) from error
-        if "userinfo" not in token:
+        if not isinstance(token.get("id_token"), str):
             raise LoginError("The tenant sent no id_token.", status=401, title="Login refused")
-        return token["id_token"], dict(token["userinfo"])
+        try:
+            claims = await self.verify(token["id_token"], nonce=login["nonce"])
+        except TokenError as error:
+            raise LoginError(str(error), status=401, title="Login refused") from error
+        return token["id_token"], claims
 
     async def logout_url(self, id_token: str | None, return_to: str) -> str:
         """Where to send the browser to end the tenant's session too, coming back to `return_to`."""

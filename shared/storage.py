@@ -15,7 +15,6 @@ from typing import Any, Protocol
 from starlette.requests import Request
 from starlette.responses import Response
 
-ID_TOKEN = "id_token"
 MAX_COOKIE_BYTES = 4096  # browsers silently drop a cookie larger than this (RFC 6265 §6.1 minimum)
 
 
@@ -31,9 +30,9 @@ class SessionTooLarge(Exception):
 
 
 class TokenStorage(Protocol):
-    """What a step needs from a storage variant: save, read and erase the id_token."""
+    """Where a step keeps the id_token between requests: save it, read it back, erase it."""
 
-    name: str
+    cookie: str  # the cookie the browser keeps it in
 
     def save(self, request: Request, response: Response, id_token: str) -> None: ...
 
@@ -43,23 +42,29 @@ class TokenStorage(Protocol):
 
 
 class CookieStorage:
-    """The `localStorage` listing: the id_token alone in its own HttpOnly cookie."""
+    """The id_token alone, in an HttpOnly cookie of its own (the tutorial's `localStorage` listing).
 
-    name = "plain cookie"
+    The cookie is not signed by the app: the id_token inside is signed by the tenant, and Check
+    Session verifies it again on every request.
+    """
 
-    def __init__(self, *, secure: bool, max_age: int = 10 * 60 * 60) -> None:  # Auth0's default id_token lifetime
-        self.secure = secure
+    def __init__(self, cookie: str, *, secure: bool, max_age: int = 10 * 60 * 60) -> None:  # Auth0's id_token lifetime
+        self.cookie = cookie_name(cookie, secure=secure)
+        self.secure = secure  # Secure flag whenever the app is served over https
         self.max_age = max_age
 
     def save(self, request: Request, response: Response, id_token: str) -> None:
-        check_cookie_size(len(ID_TOKEN) + 1 + len(id_token) + 100)  # name=value plus the attributes
-        response.set_cookie(ID_TOKEN, id_token, max_age=self.max_age, httponly=True, samesite="lax", secure=self.secure)
+        response.set_cookie(
+            self.cookie, id_token, max_age=self.max_age, httponly=True, samesite="lax", secure=self.secure
+        )
+        # A browser silently drops a cookie over 4 KB: refuse with a clear error page instead.
+        check_cookie_size(len(response.headers["set-cookie"]))
 
     def read(self, request: Request) -> str | None:
-        return request.cookies.get(ID_TOKEN)
+        return request.cookies.get(self.cookie)
 
     def erase(self, request: Request, response: Response) -> None:
-        response.delete_cookie(ID_TOKEN, httponly=True, samesite="lax", secure=self.secure)
+        response.delete_cookie(self.cookie, httponly=True, samesite="lax", secure=self.secure)
 
 
 def check_cookie_size(size: int) -> None:
@@ -68,7 +73,7 @@ def check_cookie_size(size: int) -> None:
         raise SessionTooLarge(size)
 
 
-def session_cookie_size(session: Mapping[str, Any], cookie_name: str = "session") -> int:
+def session_cookie_size(session: Mapping[str, Any], cookie_name: str) -> int:
     """An upper bound on the Set-Cookie header Starlette's SessionMiddleware will send for `session`.
 
     It holds base64(JSON), then what itsdangerous appends: "." + a timestamp + "." + an HMAC.
@@ -77,3 +82,12 @@ def session_cookie_size(session: Mapping[str, Any], cookie_name: str = "session"
     signature = 1 + 8 + 1 + 27  # timestamp: 6 base64 characters today (8 allowed); HMAC-SHA1: 27
     attributes = 100  # "; path=/; Max-Age=1209600; httponly; samesite=lax; secure", with room to spare
     return len(cookie_name) + 1 + len(payload) + signature + attributes
+
+
+def cookie_name(name: str, *, secure: bool) -> str:
+    """`name`, with the `__Host-` prefix when the app is served over https.
+
+    Browsers accept a `__Host-` cookie only with Secure, Path=/ and no Domain: a sibling subdomain
+    cannot plant or overwrite it. Plain http (localhost) cannot use the prefix at all.
+    """
+    return f"__Host-{name}" if secure else name

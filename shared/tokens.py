@@ -30,7 +30,7 @@ class Claims(dict[str, Any]):
     every `user.x` of a dict: this answers directly, which matters on a page rendered per request.
     """
 
-    __getattr__ = dict.get  # type: ignore[assignment]
+    __getattr__ = dict.get
 
 
 PublishedKey = tuple[str | None, RSAKey]  # the kid as the tenant published it (None: no kid) and the key

@@ -10,7 +10,6 @@ import time
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx2
-import itsdangerous
 import pytest
 from joserfc import jwt
 from joserfc.jwk import RSAKey
@@ -19,10 +18,10 @@ from shared.dev_tenant import DEMO_EMAIL, DEMO_PASSWORD, DEV_CLIENT_ID, Client
 from tests.security.conftest import (
     STEPS,
     serve_app_warmed_up,
-    session_data,
     set_cookie_headers,
 )
 from tests.support.forms import forms_in, password_form
+from tests.support.steps import COOKIES, StepCookies, session_data, sets_a_session
 
 EVIL = "https://attacker.example"
 STEP_IDS = {STEPS[0]: "01", STEPS[1]: "02", STEPS[2]: "03-cookie", STEPS[3]: "03-wrapper"}
@@ -38,8 +37,8 @@ def login_path(app: str, apps: dict[str, str]) -> str:
     return "/login/google" if app == apps["02-Custom-Login/app.py"] else "/login"
 
 
-def is_wrapper(app: str, apps: dict[str, str]) -> bool:
-    return app == apps["03-Session-Handling/wrapper_app.py"]
+def cookies_of(app: str, apps: dict[str, str]) -> StepCookies:
+    return COOKIES[next(step for step, url in apps.items() if url == app)]
 
 
 def logged_out(http: httpx2.Client, app: str, cookie: str | None = None) -> bool:
@@ -49,14 +48,7 @@ def logged_out(http: httpx2.Client, app: str, cookie: str | None = None) -> bool
 
 
 def stores_no_session(response: httpx2.Response) -> bool:
-    for header in set_cookie_headers(response):
-        name, _, rest = header.partition("=")
-        value = rest.split(";", 1)[0].strip('"')
-        if name == "id_token" and value not in ("", "null"):
-            return False
-        if name == "session" and "id_token" in session_data(value):
-            return False
-    return True
+    return not any(sets_a_session(header) for header in set_cookie_headers(response))
 
 
 def callback_url(http: httpx2.Client, app: str, start: str = "/login") -> str:
@@ -124,10 +116,11 @@ def test_replayed_callback_with_the_session_cookie_from_before_is_refused(redire
     app = apps[redirect_entry.step]
     start = "/login/google" if redirect_entry.name == "02-google" else "/login"
     url = callback_url(http, app, start)
-    before = http.cookies.get("session")
+    session = redirect_entry.cookies.session
+    before = http.cookies.get(session)
     assert http.get(url).status_code == 303
     with httpx2.Client() as thief:
-        replay = thief.get(url, headers={"cookie": f"session={before}"})
+        replay = thief.get(url, headers={"cookie": f"{session}={before}"})
         assert 400 <= replay.status_code < 500, replay.text
         assert stores_no_session(replay)
 
@@ -288,16 +281,13 @@ def b64url(data: bytes) -> str:
 
 def as_cookie(app: str, apps: dict[str, str], id_token: str, secret_key: str) -> str:
     """A Cookie header holding `id_token` the way this app's storage variant keeps it."""
-    if not is_wrapper(app, apps):
-        return f"id_token={id_token}"
-    payload = base64.b64encode(json.dumps({"id_token": id_token}).encode())
-    return f"session={itsdangerous.TimestampSigner(secret_key).sign(payload).decode()}"
+    return cookies_of(app, apps).holding(id_token, secret_key)
 
 
 def real_session(http: httpx2.Client, app: str, apps) -> tuple[str, str]:
     """Log in for real; return (cookie name, value) of the session."""
     http.get(callback_url(http, app, login_path(app, apps)), follow_redirects=True)
-    name = "session" if is_wrapper(app, apps) else "id_token"
+    name = cookies_of(app, apps).holder
     value = http.cookies.get(name)
     assert value and not logged_out(http, app), "the real login did not work"
     return name, value
@@ -330,22 +320,24 @@ def test_forged_cookies_read_as_logged_out_and_are_erased(step_app, apps, tenant
     ]
     for forged in forgeries:
         assert_read_as_logged_out(step_app, as_cookie(step_app, apps, forged, secret))
-    if is_wrapper(step_app, apps):  # a session signed with a key other than APP_SECRET_KEY
+    if (
+        cookies_of(step_app, apps).id_token is None
+    ):  # the wrapper: a session signed with a key other than APP_SECRET_KEY
         assert_read_as_logged_out(step_app, as_cookie(step_app, apps, forgeries[0], "another-secret-key-" + "z" * 32))
 
 
 def test_tampered_cookies_read_as_logged_out_and_are_erased(step_app, apps, http, tenant):
     name, value = real_session(http, step_app, apps)
-    if name == "id_token":
+    if cookies_of(step_app, apps).id_token:
         head, payload, signature = value.split(".")
         claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
         claims["nickname"] = "attacker"
-        assert_read_as_logged_out(step_app, f"id_token={head}.{b64url(json.dumps(claims).encode())}.{signature}")
+        assert_read_as_logged_out(step_app, f"{name}={head}.{b64url(json.dumps(claims).encode())}.{signature}")
     else:
         data = session_data(value)
         data["id_token"] = data["id_token"][:-4] + "AAAA"
         payload = base64.b64encode(json.dumps(data).encode()).decode()
-        assert_read_as_logged_out(step_app, f"session={payload}.{value.split('.', 1)[1]}")
+        assert_read_as_logged_out(step_app, f"{name}={payload}.{value.split('.', 1)[1]}")
     flipped = value[:-3] + ("A" if value[-3] != "A" else "B") + value[-2:]
     assert_read_as_logged_out(step_app, f"{name}={flipped}")
 
@@ -358,7 +350,8 @@ def test_truncated_cookies_read_as_logged_out_and_are_erased(step_app, apps, htt
 
 @pytest.mark.parametrize("size", [8 * 1024, 12 * 1024, 16 * 1024])
 def test_oversized_cookie_headers_are_not_a_server_error(step_app, apps, tenant, size):
-    for name in ("id_token", "session", "other"):
+    cookies = cookies_of(step_app, apps)
+    for name in (cookies.holder, cookies.session, "other"):
         with httpx2.Client() as browser:
             page = browser.get(f"{step_app}/", headers={"cookie": f"{name}={'A' * size}"})
             assert page.status_code < 500, page.text
@@ -378,7 +371,7 @@ def test_flood_of_tokens_with_random_kids_does_not_fetch_the_jwks_per_request(st
     with serve_app_warmed_up(step, counting_tenant) as app:
         after_start = counting_tenant.counter.jwks_fetches
         settings = counting_tenant.settings_for(0)
-        apps = {"03-Session-Handling/wrapper_app.py": app if "wrapper" in step else None}
+        apps = {step: app}
         with httpx2.Client() as browser:
             for _ in range(40):
                 token = forged_id_token(attacker_key, counting_tenant.issuer, kid=secrets.token_urlsafe(8))

@@ -16,6 +16,7 @@ from starlette.testclient import TestClient
 
 from tests.security.conftest import STEPS
 from tests.support.forms import password_form
+from tests.support.steps import COOKIES as STEP_COOKIES
 from tests.support.steps import load_step
 
 ROUTES = {  # (method, path) of every route each step serves, static files included
@@ -97,10 +98,10 @@ HEADERS = st.dictionaries(
     max_size=5,
 )
 COOKIE_VALUE = st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7E, exclude_characters=';,"\\'), max_size=300)
+STEP_COOKIE_NAMES = sorted({name for c in STEP_COOKIES.values() for name in (c.session, c.holder)})
 COOKIES = st.lists(
     st.tuples(
-        st.sampled_from(["session", "id_token", "csrf_token", "devtenant_session"])
-        | st.from_regex(r"\A[a-z_]{1,12}\Z"),
+        st.sampled_from([*STEP_COOKIE_NAMES, "csrf_token", "devtenant_session"]) | st.from_regex(r"\A[a-z_]{1,12}\Z"),
         COOKIE_VALUE,
     ),
     max_size=4,

@@ -50,7 +50,7 @@ def test_session_cookie_is_httponly_and_samesite_lax(app, http):
     http.get(f"{app}/login", follow_redirects=True)
     login = hosted_login(http, app, DEMO_EMAIL, DEMO_PASSWORD)
     set_cookies = [
-        h for r in [*login.history, login] for h in r.headers.get_list("set-cookie") if h.startswith("id_token=")
+        h for r in [*login.history, login] for h in r.headers.get_list("set-cookie") if h.startswith("step01_id_token=")
     ]
     assert set_cookies, "the callback set no id_token cookie"
     flags = set_cookies[-1].lower()
@@ -63,8 +63,10 @@ def test_logout_forgets_the_user(app, http):
     hosted_login(http, app, DEMO_EMAIL, DEMO_PASSWORD)
     response = http.get(f"{app}/logout")
     assert response.status_code == 303
-    assert 'id_token=""' in response.headers["set-cookie"] or "id_token=;" in response.headers["set-cookie"]
-    http.cookies.delete("id_token")
+    assert (
+        'step01_id_token=""' in response.headers["set-cookie"] or "step01_id_token=;" in response.headers["set-cookie"]
+    )
+    http.cookies.delete("step01_id_token")
     page = http.get(f"{app}/")
     assert 'id="btn-login"' in page.text
 
@@ -78,14 +80,14 @@ def test_denied_login_is_a_403_page_with_a_way_back(app, http):
     assert page.status_code == 403, page.text
     assert "Login cancelled" in page.text
     assert 'href="/"' in page.text
-    assert "id_token" not in page.headers.get("set-cookie", "")
+    assert "step01_id_token" not in page.headers.get("set-cookie", "")
 
 
 def test_callback_with_no_login_in_progress_is_a_400_page(app, http):
     page = http.get(f"{app}/callback", params={"code": "abc", "state": "xyz"})
     assert page.status_code == 400, page.text
     assert "No login in progress" in page.text
-    assert "id_token" not in page.headers.get("set-cookie", "")
+    assert "step01_id_token" not in page.headers.get("set-cookie", "")
 
 
 def test_replayed_callback_is_refused(app, http):
@@ -94,7 +96,7 @@ def test_replayed_callback_is_refused(app, http):
     http.cookies.clear()
     replay = http.get(str(callback.url))
     assert replay.status_code == 400, replay.text
-    assert "id_token" not in replay.headers.get("set-cookie", "")
+    assert "step01_id_token" not in replay.headers.get("set-cookie", "")
 
 
 def test_state_from_another_login_is_refused(app, http):
@@ -108,7 +110,7 @@ def test_token_for_another_client_is_refused(app, http, tenant):
     page = hosted_login(http, app, DEMO_EMAIL, DEMO_PASSWORD)
     assert page.status_code == 401, page.text
     assert "aud" in page.text
-    assert "id_token" not in http.cookies
+    assert "step01_id_token" not in http.cookies
 
 
 def test_127_0_0_1_is_sent_to_the_configured_host_first(app, http):
@@ -125,9 +127,9 @@ def test_forged_host_header_cannot_redirect_elsewhere(app, http):
 
 
 def test_tampered_cookie_reads_as_logged_out_and_is_removed(app, http):
-    page = http.get(f"{app}/", headers={"cookie": "id_token=eyJhbGciOiJSUzI1NiJ9.e30.AAAA"})
+    page = http.get(f"{app}/", headers={"cookie": "step01_id_token=eyJhbGciOiJSUzI1NiJ9.e30.AAAA"})
     assert 'id="btn-login"' in page.text
-    assert "id_token=" in page.headers.get("set-cookie", "")
+    assert "step01_id_token=" in page.headers.get("set-cookie", "")
 
 
 def test_unknown_page_is_a_404_page(app, http):

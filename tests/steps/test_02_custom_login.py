@@ -69,7 +69,7 @@ def test_good_login_stores_the_id_token_and_shows_the_nickname(app, http):
     response = submit(http, app, "/login", DEMO_EMAIL, DEMO_PASSWORD)
     assert response.status_code == 303, response.text
     assert response.headers["location"] == "/"
-    cookie = next(h for h in response.headers.get_list("set-cookie") if h.startswith("id_token="))
+    cookie = next(h for h in response.headers.get_list("set-cookie") if h.startswith("step02_id_token="))
     assert "httponly" in cookie.lower() and "samesite=lax" in cookie.lower()
     page = http.get(f"{app}/")
     assert "Welcome demo" in page.text
@@ -81,7 +81,7 @@ def test_logout_shows_the_form_again(app, http):
     submit(http, app, "/login", DEMO_EMAIL, DEMO_PASSWORD)
     response = http.get(f"{app}/logout")
     assert response.status_code == 303
-    http.cookies.delete("id_token")
+    http.cookies.delete("step02_id_token")
     assert 'id="btn-login"' in http.get(f"{app}/").text
 
 
@@ -91,7 +91,7 @@ def test_wrong_password_is_a_401_on_the_form_keeping_the_email(app, http, user):
     assert "Wrong email or password." in alert(page)
     assert password_form(page.text, f"{app}/").fields["email"] == user
     assert "Not-the-Passw0rd" not in page.text
-    assert "id_token=" not in page.headers.get("set-cookie", "")
+    assert "step02_id_token=" not in page.headers.get("set-cookie", "")
 
 
 def test_unknown_email_reads_the_same_as_a_wrong_password(app, http):
@@ -114,7 +114,7 @@ def test_sign_up_creates_the_user_and_logs_them_in(app, http):
     email = new_email()
     response = submit(http, app, "/signup", email, GOOD_PASSWORD)
     assert response.status_code == 303, response.text
-    assert "id_token=" in response.headers.get("set-cookie", "")
+    assert "step02_id_token=" in response.headers.get("set-cookie", "")
     page = http.get(f"{app}/")
     assert f"Welcome {email.split('@')[0]}" in page.text
     assert 'id="btn-logout"' in page.text
@@ -166,7 +166,7 @@ def test_post_without_a_csrf_token_is_refused(app, http):
         page = http.post(f"{app}{path}", data={"email": DEMO_EMAIL, "password": DEMO_PASSWORD})
         assert page.status_code == 403, page.text
         assert "security token" in page.text
-        assert "id_token=" not in page.headers.get("set-cookie", "")
+        assert "step02_id_token=" not in page.headers.get("set-cookie", "")
 
 
 def test_post_with_a_wrong_or_foreign_csrf_token_is_refused(app, http):
@@ -270,7 +270,7 @@ def test_a_token_the_verifier_refuses_is_not_stored(app, http, tenant):
     page = submit(http, app, "/login", DEMO_EMAIL, DEMO_PASSWORD)
     assert page.status_code == 401, page.text
     assert "Login refused" in page.text
-    assert "id_token=" not in page.headers.get("set-cookie", "")
+    assert "step02_id_token=" not in page.headers.get("set-cookie", "")
 
 
 def test_get_on_the_post_only_routes_is_a_405_page(app, http):

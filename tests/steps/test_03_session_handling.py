@@ -17,7 +17,6 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import httpx2
-import itsdangerous
 import pytest
 from joserfc import jwt
 from starlette.requests import Request
@@ -25,11 +24,11 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
+from shared.app import storage
 from shared.dev_tenant import DEMO_EMAIL, DEMO_PASSWORD, DEV_CLIENT_ID
 from shared.storage import MAX_COOKIE_BYTES
-from shared.web import storage
 from tests.conftest import hosted_login
-from tests.support.steps import ROOT, load_step
+from tests.support.steps import COOKIES, ROOT, StepCookies, load_step, session_data
 
 OTHER_KEY = "another-app-secret-key-" + "y" * 32
 
@@ -39,31 +38,34 @@ class Variant:
     """One way of keeping the session, and how to look inside the browser's cookie for it."""
 
     path: str
-    cookie: str  # the cookie that holds the session
-    signed_by_app: bool  # True: the cookie itself is signed with APP_SECRET_KEY
+
+    @property
+    def cookies(self) -> StepCookies:
+        return COOKIES[self.path]
+
+    @property
+    def cookie(self) -> str:
+        """The cookie that holds the session."""
+        return self.cookies.holder
+
+    @property
+    def signed_by_app(self) -> bool:
+        """True: the cookie itself is signed with APP_SECRET_KEY (SessionMiddleware)."""
+        return self.cookies.id_token is None
 
     def stored_id_token(self, http: httpx2.Client) -> str | None:
         """The id_token the browser holds for this app right now (None: no session)."""
-        value = http.cookies.get(self.cookie)
-        if value is None or not self.signed_by_app:
-            return value
-        return self.session_data(value).get("id_token")
+        return self.cookies.stored_id_token(http.cookies.get(self.cookie))
 
-    @staticmethod
-    def session_data(value: str) -> dict:
-        """SessionMiddleware's cookie is base64(JSON).timestamp.signature: signed, not encrypted."""
-        return json.loads(base64.b64decode(value.split(".")[0]))
+    session_data = staticmethod(session_data)
 
     def holding(self, id_token: str, secret_key: str) -> str:
         """A Cookie header for a session holding `id_token`, written the way this variant writes it."""
-        if not self.signed_by_app:
-            return f"{self.cookie}={id_token}"
-        payload = base64.b64encode(json.dumps({"id_token": id_token}).encode())
-        return f"{self.cookie}={itsdangerous.TimestampSigner(secret_key).sign(payload).decode()}"
+        return self.cookies.holding(id_token, secret_key)
 
 
-COOKIE = Variant("03-Session-Handling/cookie_app.py", cookie="id_token", signed_by_app=False)
-WRAPPER = Variant("03-Session-Handling/wrapper_app.py", cookie="session", signed_by_app=True)
+COOKIE = Variant("03-Session-Handling/cookie_app.py")
+WRAPPER = Variant("03-Session-Handling/wrapper_app.py")
 
 
 @pytest.fixture(params=[COOKIE, WRAPPER], ids=["cookie", "wrapper"])
@@ -253,10 +255,10 @@ def test_unreadable_session_cookie_reads_as_logged_out_and_is_removed(app, http,
     assert removes(page, variant.cookie)
 
 
-def test_a_login_in_progress_survives_a_visit_to_the_home_page(app, http):
-    http.get(f"{app}/login")  # Authlib keeps state and nonce in the session cookie until /callback
+def test_a_login_in_progress_survives_a_visit_to_the_home_page(app, http, variant):
+    http.get(f"{app}/login")  # state, nonce and PKCE verifier wait in the session cookie until /callback
     page = http.get(f"{app}/")
-    assert not removes(page, "session")
+    assert not removes(page, variant.cookies.session)
     log_in(http, app)
 
 
@@ -286,7 +288,8 @@ def test_session_cookie_is_secure_when_the_app_is_served_over_https(tenant, vari
     client = TestClient(app, base_url="https://localhost")
     response = client.get("/test-create-session")
     assert response.status_code == 200, response.text
-    header = next(h for h in response.headers.get_list("set-cookie") if h.startswith(f"{variant.cookie}="))
+    # Over https the cookie takes the __Host- prefix: Secure, Path=/, no Domain, or the browser refuses it.
+    header = next(h for h in response.headers.get_list("set-cookie") if h.startswith(f"__Host-{variant.cookie}="))
     flags = [part.strip().lower() for part in header.split(";")[1:]]
     assert {"httponly", "samesite=lax", "secure"} <= set(flags), header
 
@@ -376,31 +379,23 @@ def test_an_instance_with_another_secret(serve_step, http, variant):
 # ---- The lesson's listings ----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "path, calls",
-    [
-        (
-            COOKIE.path,
-            {
-                "create-session": "response.set_cookie(ID_TOKEN",
-                "check-session": "request.cookies.get(ID_TOKEN)",
-                "logout": "response.delete_cookie(ID_TOKEN",
-            },
-        ),
-        (
-            WRAPPER.path,
-            {
-                "create-session": "request.session[ID_TOKEN] = id_token",
-                "check-session": "request.session.get(ID_TOKEN)",
-                "logout": "request.session.pop(ID_TOKEN",
-            },
-        ),
-    ],
-    ids=["cookie", "wrapper"],
-)
-def test_each_variant_shows_its_storage_calls_in_named_regions(path, calls):
-    source = Path(ROOT / path).read_text(encoding="utf-8")
+def test_the_wrapper_variant_shows_its_storage_calls_in_named_regions():
+    source = Path(ROOT / WRAPPER.path).read_text(encoding="utf-8")
+    calls = {
+        "create-session": 'request.session["id_token"] = id_token',
+        "check-session": 'request.session.get("id_token")',
+        "logout": 'request.session.pop("id_token"',
+    }
     for region, call in calls.items():
         found = re.search(rf"# region: {region}\n(.*?)\n\s*# endregion: {region}\n", source, re.S)
-        assert found, f"{path} has no region {region}"
-        assert call in found.group(1), f"{region} in {path} does not show {call}"
+        assert found, f"{WRAPPER.path} has no region {region}"
+        assert call in found.group(1), f"{region} in {WRAPPER.path} does not show {call}"
+
+
+def test_the_cookie_variant_uses_the_one_plain_cookie_storage_of_steps_01_and_02():
+    """One plain-cookie storage in the project: steps 01, 02 and this variant all pass shared's CookieStorage."""
+    for path in ("01-Login/app.py", "02-Custom-Login/app.py", COOKIE.path):
+        assert "CookieStorage(" in (ROOT / path).read_text(encoding="utf-8"), path
+    storage_source = (ROOT / "shared/storage.py").read_text(encoding="utf-8")
+    for call in ("response.set_cookie(", "request.cookies.get(self.cookie)", "response.delete_cookie("):
+        assert call in storage_source
