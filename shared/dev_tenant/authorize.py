@@ -11,13 +11,12 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from . import pages
+from .clients import DEFAULT_SCOPE
 from .defaults import DATABASE_CONNECTION, GOOGLE_CONNECTION
 from .models import CODE_TTL, SSO_TTL, TRANSACTION_TTL, AuthorizationCode, SsoSession, Transaction, User
 
 if TYPE_CHECKING:
     from .tenant import Tenant
-
-DEFAULT_SCOPE = "openid profile email"
 
 # Cookie names carry a prefix: the tenant (localhost:4000) and the apps (localhost:3000) share
 # one browser cookie jar, because browsers ignore ports for cookies.

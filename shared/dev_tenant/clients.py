@@ -10,6 +10,7 @@ from .defaults import DEV_CLIENT_ID, dev_client_secret
 
 PASSWORD_REALM_GRANT = "http://auth0.com/oauth/grant-type/password-realm"
 DEFAULT_GRANTS = ("authorization_code", "password", PASSWORD_REALM_GRANT)
+DEFAULT_SCOPE = "openid profile email"  # what a client gets when it asks for no scope
 MAX_URL = 2048
 
 

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from .errors import OAuthError
 
 MAX_BODY = 64 * 1024  # far above any real request; a cap keeps a hostile body from filling memory
-MAX_EMAIL = 320  # RFC 5321's longest address
+MAX_EMAIL = 320  # a 64-character local part, @, a 255-character domain
 MAX_PASSWORD = 1024  # passwords are cut to this before hashing: a bound on the work one request causes
 
 Params = dict[str, Any]

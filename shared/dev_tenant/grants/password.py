@@ -8,8 +8,7 @@ from typing import TYPE_CHECKING
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from ..authorize import DEFAULT_SCOPE
-from ..clients import PASSWORD_REALM_GRANT, Client
+from ..clients import DEFAULT_SCOPE, PASSWORD_REALM_GRANT, Client
 from ..defaults import DATABASE_CONNECTION
 from ..errors import BLOCKED_DESCRIPTION, WRONG_PASSWORD, OAuthError
 from ..params import MAX_PASSWORD, Params, param
