@@ -6,6 +6,7 @@ import json
 import secrets
 import threading
 from pathlib import Path
+from typing import Any
 
 from joserfc import jwk
 
@@ -43,11 +44,11 @@ class KeyStore:
         write_private_file(self.path, json.dumps(data, indent=2))
 
     def rotate(self) -> str:
-        key = new_rsa_key()
+        kid = secrets.token_urlsafe(12)
         with self._lock:
-            self.keys.append(key)
+            self.keys.append(new_rsa_key(kid))
             self._save()
-        return key.kid
+        return kid
 
     def retire_old(self) -> None:
         with self._lock:
@@ -60,9 +61,9 @@ class KeyStore:
             self._foreign = new_rsa_key("unpublished-" + secrets.token_hex(4))
         return self._foreign
 
-    def jwks(self, mode: str = "normal") -> dict:
-        def public(key: jwk.RSAKey, with_kid: bool = True) -> dict:
-            data = key.as_dict(private=False)
+    def jwks(self, mode: str = "normal") -> dict[str, Any]:
+        def public(key: jwk.RSAKey, with_kid: bool = True) -> dict[str, Any]:
+            data = dict(key.as_dict(private=False))
             if not with_kid:
                 data.pop("kid", None)
             return data

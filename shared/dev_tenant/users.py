@@ -12,8 +12,12 @@ import sqlite3
 import string
 import threading
 from collections.abc import Iterator
+from dataclasses import fields
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, Literal
+
+from .models import User
 
 DB_FILE = "tenant.sqlite3"
 MAX_FAILED_LOGINS = 10
@@ -35,6 +39,12 @@ CREATE TABLE IF NOT EXISTS users (
 """
 
 
+# The stored profile is JSON: keys unknown to User (from an older or newer tenant) are ignored on load.
+_PROFILE_FIELDS = {f.name for f in fields(User)} - {"user_id", "connection"}
+
+Outcome = Literal["ok", "wrong", "blocked"]
+
+
 class UserExists(Exception):
     pass
 
@@ -43,11 +53,14 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def _b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode()
+
+
 def hash_password(password: str) -> str:
     salt = secrets.token_bytes(16)
     digest = hashlib.scrypt(password.encode(), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P, dklen=32)
-    b64 = lambda raw: base64.b64encode(raw).decode()  # noqa: E731
-    return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${b64(salt)}${b64(digest)}"
+    return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${_b64(salt)}${_b64(digest)}"
 
 
 def check_password(password: str, stored: str) -> bool:
@@ -78,7 +91,7 @@ POLICY_TEXT = (
 )
 
 
-def password_rules(password: str) -> tuple[bool, dict]:
+def password_rules(password: str) -> tuple[bool, dict[str, Any]]:
     """Check the "fair" policy; return (ok, Auth0's PasswordStrengthError description)."""
     kinds = [
         ("lower case letters (a-z)", "lowerCase", any(c in string.ascii_lowercase for c in password)),
@@ -92,7 +105,7 @@ def password_rules(password: str) -> tuple[bool, dict]:
     ]
     length_ok = len(password) >= 8
     kinds_ok = sum(1 for *_, ok in kinds if ok) >= 3
-    rules = [
+    rules: list[dict[str, Any]] = [
         {"message": "At least %d characters in length", "format": [8], "code": "lengthAtLeast", "verified": length_ok},
         {
             "message": "Contain at least %d of the following %d types of characters:",
@@ -134,32 +147,43 @@ class UserStore:
         finally:
             db.close()
 
-    def _profile(self, row: sqlite3.Row) -> dict:
+    @staticmethod
+    def _user(row: sqlite3.Row) -> User:
         profile = json.loads(row["profile"])
-        profile["user_id"] = row["user_id"]
-        profile["connection"] = row["connection"]
-        return profile
+        known = {name: value for name, value in profile.items() if name in _PROFILE_FIELDS}
+        return User(user_id=row["user_id"], connection=row["connection"], **known)
 
     def picture_url(self, user_id: str) -> str:
         return f"{self.issuer}avatars/{user_id.split('|', 1)[-1]}.svg"
 
     def create(
-        self, connection: str, email: str, password: str | None, *, user_id: str | None = None, **profile
-    ) -> dict:
+        self,
+        connection: str,
+        email: str,
+        password: str | None,
+        *,
+        user_id: str | None = None,
+        name: str | None = None,
+        nickname: str | None = None,
+        email_verified: bool = False,
+        given_name: str | None = None,
+        family_name: str | None = None,
+        username: str | None = None,
+    ) -> User:
         """Insert a user; raise UserExists when the email is taken in that connection."""
         email = email.strip().lower()
         user_id = user_id or "auth0|" + secrets.token_hex(12)
         stamp = now_iso()
-        nickname = profile.pop("nickname", None) or email.split("@", 1)[0]
-        data = {
+        data: dict[str, Any] = {
             "email": email,
-            "email_verified": bool(profile.pop("email_verified", False)),
-            "name": profile.pop("name", None) or email,
-            "nickname": nickname,
+            "email_verified": email_verified,
+            "name": name or email,
+            "nickname": nickname or email.split("@", 1)[0],
             "picture": self.picture_url(user_id),
             "updated_at": stamp,
-            **profile,
         }
+        optional = {"given_name": given_name, "family_name": family_name, "username": username}
+        data.update({key: value for key, value in optional.items() if value is not None})
         password_hash = hash_password(password) if password is not None else None
         try:
             with self._connect() as db:
@@ -170,24 +194,23 @@ class UserStore:
                 )
         except sqlite3.IntegrityError as exc:
             raise UserExists(email) from exc
-        data.update(user_id=user_id, connection=connection)
-        return data
+        return User(user_id=user_id, connection=connection, **data)
 
-    def get(self, connection: str, email: str) -> dict | None:
+    def get(self, connection: str, email: str) -> User | None:
         with self._connect() as db:
             row = db.execute(
                 "SELECT * FROM users WHERE connection = ? AND email = ?", (connection, email.strip().lower())
             ).fetchone()
-        return self._profile(row) if row else None
+        return self._user(row) if row else None
 
-    def by_picture_id(self, picture_id: str) -> dict | None:
+    def by_picture_id(self, picture_id: str) -> User | None:
         with self._connect() as db:
             row = db.execute(
                 "SELECT * FROM users WHERE substr(user_id, instr(user_id, '|') + 1) = ?", (picture_id,)
             ).fetchone()
-        return self._profile(row) if row else None
+        return self._user(row) if row else None
 
-    def authenticate(self, connection: str, email: str, password: str) -> tuple[str, dict | None]:
+    def authenticate(self, connection: str, email: str, password: str) -> tuple[Outcome, User | None]:
         """Return ("ok", profile), ("wrong", None) or ("blocked", None). Runs scrypt: call off the event loop."""
         email = email.strip().lower()
         with self._connect() as db:
@@ -201,7 +224,7 @@ class UserStore:
             if row["failed_logins"]:
                 with self._connect() as db:
                     db.execute("UPDATE users SET failed_logins = 0 WHERE user_id = ?", (row["user_id"],))
-            return "ok", self._profile(row)
+            return "ok", self._user(row)
         with self._write_lock, self._connect() as db:
             db.execute("UPDATE users SET failed_logins = failed_logins + 1 WHERE user_id = ?", (row["user_id"],))
             failed = db.execute("SELECT failed_logins FROM users WHERE user_id = ?", (row["user_id"],)).fetchone()[0]
@@ -214,7 +237,7 @@ class UserStore:
                 (connection, email.strip().lower()),
             )
 
-    def upsert_social(self, connection: str, user_id: str, email: str, name: str) -> dict:
+    def upsert_social(self, connection: str, user_id: str, email: str, name: str) -> User:
         existing = self.get(connection, email)
         if existing:
             return existing

@@ -91,7 +91,7 @@ def test_rotation_signs_with_the_new_key_and_keeps_the_old_one_published(tenant,
 
 def test_avatar_is_served_locally_as_svg_with_initials(client, tenant):
     user = tenant.create_user("ada.lovelace@example.com", "Sup3r-secret", name="Ada Lovelace")
-    path = user["picture"].removeprefix(ISSUER)
+    path = user.picture.removeprefix(ISSUER)
     response = client.get("/" + path)
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("image/svg+xml")

@@ -1,0 +1,104 @@
+"""What the tenant publishes: OpenID discovery, its public keys, profile pictures, a home page."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from . import pages
+from .clients import DEFAULT_GRANTS
+from .defaults import DEMO_EMAIL, DEMO_PASSWORD
+from .users import initials
+
+if TYPE_CHECKING:
+    from .tenant import Tenant
+
+CLAIMS_SUPPORTED = [
+    "aud",
+    "auth_time",
+    "email",
+    "email_verified",
+    "exp",
+    "iat",
+    "iss",
+    "name",
+    "nickname",
+    "nonce",
+    "picture",
+    "sid",
+    "sub",
+    "updated_at",
+]
+
+
+def discovery_document(issuer: str, *, end_session: bool) -> dict[str, Any]:
+    """Auth0's document, endpoint for endpoint: the issuer keeps Auth0's trailing slash."""
+    doc: dict[str, Any] = {
+        "issuer": issuer,
+        "authorization_endpoint": f"{issuer}authorize",
+        "token_endpoint": f"{issuer}oauth/token",
+        "userinfo_endpoint": f"{issuer}userinfo",
+        "jwks_uri": f"{issuer}.well-known/jwks.json",
+        "scopes_supported": ["openid", "profile", "email", "offline_access"],
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "grant_types_supported": list(DEFAULT_GRANTS),
+        "code_challenge_methods_supported": ["S256"],
+        "claims_supported": CLAIMS_SUPPORTED,
+        "request_uri_parameter_supported": False,
+        "request_parameter_supported": False,
+    }
+    # Auth0 advertises RP-initiated logout only when the tenant turns it on; apps must cope without it.
+    if end_session:
+        doc["end_session_endpoint"] = f"{issuer}oidc/logout"
+    return doc
+
+
+class Discovery:
+    """GET /.well-known/openid-configuration, /.well-known/jwks.json, /avatars/…svg and /."""
+
+    def __init__(self, tenant: Tenant) -> None:
+        self.tenant = tenant
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/.well-known/openid-configuration", self.discovery),
+            Route("/.well-known/jwks.json", self.jwks),
+            Route("/avatars/{picture_id}.svg", self.avatar),
+            Route("/", self.home),
+        ]
+
+    async def discovery(self, request: Request) -> Response:
+        tenant = self.tenant
+        return JSONResponse(discovery_document(tenant.issuer, end_session=tenant.advertise_end_session))
+
+    async def jwks(self, request: Request) -> Response:
+        mode = self.tenant.faults.jwks if self.tenant.faults else "normal"
+        return JSONResponse(self.tenant.keys.jwks(mode))
+
+    async def avatar(self, request: Request) -> Response:
+        """An SVG of the user's initials: profile pictures must work offline, as workshops often are."""
+        picture_id = request.path_params["picture_id"]
+        user = self.tenant.users.by_picture_id(picture_id) if picture_id.isalnum() else None
+        label = initials(user.name or user.email) if user else "?"
+        color = f"#{hashlib.sha256(picture_id.encode()).hexdigest()[:6]}"
+        return Response(
+            pages.avatar_svg(label, color),
+            media_type="image/svg+xml",
+            headers={"Cache-Control": "public, max-age=3600", "Content-Security-Policy": "default-src 'none'"},
+        )
+
+    async def home(self, request: Request) -> Response:
+        return pages.message_page(
+            "Local dev tenant",
+            f"This is the local stand-in for an Auth0 tenant. Issuer: {self.tenant.issuer}",
+            hint=f"Demo user: {DEMO_EMAIL} / {DEMO_PASSWORD}",
+            status_code=200,
+        )

@@ -1,0 +1,37 @@
+"""Errors in Auth0's two JSON shapes: OAuth's (/oauth/token) and the Management-style one (/dbconnections)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.responses import JSONResponse
+
+# Token responses and their errors must never be cached (RFC 6749 §5.1).
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+WRONG_PASSWORD = "Wrong email or password."
+BLOCKED_DESCRIPTION = (
+    "Your account has been blocked after multiple consecutive login attempts. "
+    "We've sent you an email with instructions on how to unblock it."
+)
+
+
+class OAuthError(Exception):
+    """{"error", "error_description"} with a status, as Auth0's /oauth/token answers."""
+
+    def __init__(self, status: int, error: str, description: str) -> None:
+        super().__init__(description)
+        self.status, self.error, self.description = status, error, description
+
+    def response(self) -> JSONResponse:
+        return JSONResponse(
+            {"error": self.error, "error_description": self.description}, status_code=self.status, headers=NO_STORE
+        )
+
+
+def api_error(
+    code: str, description: Any, *, name: str = "BadRequestError", status: int = 400, **extra: Any
+) -> JSONResponse:
+    """Auth0's /dbconnections error shape: name, code, description (a string or, for passwords, the rules)."""
+    body = {"name": name, "code": code, "description": description, **extra, "statusCode": status}
+    return JSONResponse(body, status_code=status)

@@ -1,0 +1,82 @@
+"""Deliberate misbehaviour for tests, and the test-only HTTP API that sets it.
+
+Neither exists in the default run: a Tenant built without testing=True has no faults and no /test/
+routes, so nothing a browser sends can make the tenant sign a bad token.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+SIGNING_MODES = {"rs256", "bad_signature", "none", "hs256_client_secret", "foreign_key", "no_kid"}
+JWKS_MODES = {"normal", "no_kid", "multi_no_kid"}
+
+
+@dataclass(slots=True)
+class Faults:
+    """Deliberate misbehaviour for tests (only used when the tenant is built with testing=True)."""
+
+    id_token_claims: dict[str, Any] = field(default_factory=dict)  # merged over the real claims
+    id_token_remove: list[str] = field(default_factory=list)
+    signing: str = "rs256"  # one of SIGNING_MODES
+    jwks: str = "normal"  # one of JWKS_MODES
+    userinfo_claims: dict[str, Any] = field(default_factory=dict)
+
+    def update(self, **changes: Any) -> None:
+        for name, value in changes.items():
+            if name not in self.__dataclass_fields__:
+                raise ValueError(f"unknown fault: {name}")
+            if name == "signing" and value not in SIGNING_MODES:
+                raise ValueError(f"signing must be one of {sorted(SIGNING_MODES)}")
+            if name == "jwks" and value not in JWKS_MODES:
+                raise ValueError(f"jwks must be one of {sorted(JWKS_MODES)}")
+            if name in ("id_token_claims", "userinfo_claims") and not isinstance(value, dict):
+                raise ValueError(f"{name} must be an object")
+            if name == "id_token_remove" and not (
+                isinstance(value, list) and all(isinstance(item, str) for item in value)
+            ):
+                raise ValueError("id_token_remove must be a list of claim names")
+            setattr(self, name, value)
+
+    def reset(self) -> None:
+        fresh = Faults()
+        for item in fields(self):
+            setattr(self, item.name, getattr(fresh, item.name))
+
+
+class FaultsApi:
+    """POST /test/faults (merge), DELETE /test/faults (reset), POST /test/rotate-key."""
+
+    def __init__(self, faults: Faults, rotate_key: Callable[[], str]) -> None:
+        self.faults = faults
+        self.rotate_key = rotate_key
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/test/faults", self.set_faults, methods=["POST", "DELETE"]),
+            Route("/test/rotate-key", self.rotate, methods=["POST"]),
+        ]
+
+    async def set_faults(self, request: Request) -> Response:
+        if request.method == "DELETE":
+            self.faults.reset()
+            return JSONResponse({"ok": True})
+        try:
+            changes = json.loads(await request.body())
+            if not isinstance(changes, dict):
+                raise ValueError("body must be a JSON object")
+            self.faults.update(**changes)
+        except ValueError as exc:
+            return JSONResponse({"error": "invalid_request", "error_description": str(exc)}, status_code=400)
+        return JSONResponse({"ok": True})
+
+    async def rotate(self, request: Request) -> Response:
+        return JSONResponse({"kid": await run_in_threadpool(self.rotate_key)})

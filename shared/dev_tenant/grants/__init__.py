@@ -1,0 +1,1 @@
+"""The grants /oauth/token accepts, one module each, and the token response they share."""

@@ -1,0 +1,186 @@
+"""The hosted pages /authorize sends a browser to: log in, sign up, the simulated Google chooser, cancel."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from . import pages
+from .authorize import BROWSER_COOKIE, redirect_to_client
+from .defaults import DATABASE_CONNECTION, DEMO_EMAIL, DEMO_PASSWORD, GOOGLE_CONNECTION
+from .errors import BLOCKED_DESCRIPTION, WRONG_PASSWORD
+from .models import Transaction, User
+from .params import MAX_BODY, MAX_EMAIL, MAX_PASSWORD, valid_email
+from .users import POLICY_TEXT, UserExists, password_rules
+
+if TYPE_CHECKING:
+    from .tenant import Tenant
+
+GOOGLE_DEMO_EMAIL = "demo.google@example.com"
+GOOGLE_DEMO_NAME = "Demo Google User"
+MAX_NAME = 200
+
+
+@dataclass(slots=True)
+class PageRequest:
+    """A hosted page's request: its transaction id, the transaction if it is valid, and a POST's form."""
+
+    tx_id: str
+    tx: Transaction | None
+    form: FormData | None
+
+
+class HostedPages:
+    """/u/login, /u/signup, /u/google (GET shows, POST submits) and POST /u/cancel."""
+
+    def __init__(self, tenant: Tenant) -> None:
+        self.tenant = tenant
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/u/login", self.login, methods=["GET", "POST"]),
+            Route("/u/signup", self.signup, methods=["GET", "POST"]),
+            Route("/u/google", self.google, methods=["GET", "POST"]),
+            Route("/u/cancel", self.cancel, methods=["POST"]),
+        ]
+
+    async def _read(self, request: Request) -> PageRequest:
+        """Find the login transaction for a hosted page; for a POST, check its CSRF binding."""
+        form = None
+        if request.method == "POST":
+            if int(request.headers.get("content-length") or 0) > MAX_BODY:
+                return PageRequest("", None, None)
+            try:
+                form = await request.form(max_files=0, max_fields=20, max_part_size=MAX_BODY)
+            except Exception:
+                return PageRequest("", None, None)
+            tx_id = str(form.get("state") or "")
+        else:
+            tx_id = request.query_params.get("state", "")
+        tx = self.tenant.transactions.get(tx_id)
+        if tx is None:
+            return PageRequest(tx_id, None, form)
+        if form is not None:
+            # A form posted from another site (no CSRF token) or another browser (no matching cookie)
+            # must not log anyone in.
+            csrf_ok = hmac.compare_digest(str(form.get("csrf") or ""), tx.csrf)
+            browser_ok = hmac.compare_digest(request.cookies.get(BROWSER_COOKIE) or "", tx.browser)
+            if not (csrf_ok and browser_ok):
+                return PageRequest(tx_id, None, form)
+        return PageRequest(tx_id, tx, form)
+
+    def _context(self, tx_id: str, tx: Transaction) -> dict[str, Any]:
+        client = self.tenant.clients.get(tx.client_id)
+        return {
+            "tx_id": tx_id,
+            "csrf": tx.csrf,
+            "client_name": client.name if client else tx.client_id,
+            "demo_email": DEMO_EMAIL,
+            "demo_password": DEMO_PASSWORD,
+            "google_demo_email": GOOGLE_DEMO_EMAIL,
+            "google_demo_name": GOOGLE_DEMO_NAME,
+            "email": "",
+            "name": "",
+            "error": "",
+        }
+
+    def _log_in(self, tx_id: str, user: User) -> Response:
+        try:
+            return self.tenant.authorize.log_in(tx_id, user)
+        except LookupError:
+            return pages.expired_page()
+
+    async def login(self, request: Request) -> Response:
+        """The hosted login form (Lock / Universal Login stand-in): email and password."""
+        page = await self._read(request)
+        if page.tx is None:
+            return pages.expired_page()
+        context = self._context(page.tx_id, page.tx)
+        if page.form is None:
+            return pages.render("login.html", **context)
+        email = str(page.form.get("username") or "").strip()[:MAX_EMAIL]
+        password = str(page.form.get("password") or "")
+        context["email"] = email
+        if not email or not password:
+            context["error"] = "Enter your email address and password."
+            return pages.render("login.html", 400, **context)
+        outcome, user = await run_in_threadpool(
+            self.tenant.users.authenticate, DATABASE_CONNECTION, email, password[:MAX_PASSWORD]
+        )
+        if outcome == "blocked":
+            context["error"] = BLOCKED_DESCRIPTION
+            return pages.render("login.html", 429, **context)
+        if outcome != "ok" or user is None:
+            context["error"] = WRONG_PASSWORD
+            return pages.render("login.html", 403, **context)
+        return self._log_in(page.tx_id, user)
+
+    async def signup(self, request: Request) -> Response:
+        """The hosted sign-up form; a new user is logged in at once, as on Auth0."""
+        page = await self._read(request)
+        if page.tx is None:
+            return pages.expired_page()
+        context = self._context(page.tx_id, page.tx)
+        if page.form is None:
+            return pages.render("signup.html", **context)
+        email = str(page.form.get("email") or "").strip()[:MAX_EMAIL]
+        password = str(page.form.get("password") or "")
+        context["email"] = email
+        if not valid_email(email) or not password:
+            context["error"] = "Enter a valid email address and a password."
+            return pages.render("signup.html", 400, **context)
+        ok, _ = password_rules(password)
+        if not ok:
+            context["error"] = "Password is too weak: " + POLICY_TEXT.replace("\n", " ").replace("*", "")
+            return pages.render("signup.html", 400, **context)
+        try:
+            user = await run_in_threadpool(
+                self.tenant.users.create, DATABASE_CONNECTION, email, password[:MAX_PASSWORD]
+            )
+        except UserExists:
+            context["error"] = "The user already exists."
+            return pages.render("signup.html", 400, **context)
+        return self._log_in(page.tx_id, user)
+
+    async def google(self, request: Request) -> Response:
+        """A simulated Google account chooser: no Google account is contacted (workshops run offline)."""
+        page = await self._read(request)
+        if page.tx is None:
+            return pages.expired_page()
+        context = self._context(page.tx_id, page.tx)
+        if page.form is None:
+            return pages.render("google.html", **context)
+        if page.form.get("account") == "demo":
+            email, name = GOOGLE_DEMO_EMAIL, GOOGLE_DEMO_NAME
+        else:
+            email = str(page.form.get("email") or "").strip().lower()[:MAX_EMAIL]
+            name = str(page.form.get("name") or "").strip()[:MAX_NAME] or email.split("@", 1)[0]
+            context.update(email=email, name=name)
+            if not valid_email(email):
+                context["error"] = "Enter a valid email address."
+                return pages.render("google.html", 400, **context)
+        # Google's subjects are 21 digits; derived from the email so the same account keeps its id.
+        digits = str(int(hashlib.sha256(email.encode()).hexdigest(), 16))[:21]
+        user = await run_in_threadpool(
+            self.tenant.users.upsert_social, GOOGLE_CONNECTION, f"{GOOGLE_CONNECTION}|{digits}", email, name
+        )
+        return self._log_in(page.tx_id, user)
+
+    async def cancel(self, request: Request) -> Response:
+        """Back to the app with error=access_denied, as when a user closes Auth0's login page."""
+        page = await self._read(request)
+        if page.tx is None:
+            return pages.expired_page()
+        self.tenant.transactions.pop(page.tx_id)
+        return redirect_to_client(
+            page.tx.redirect_uri,
+            {"error": "access_denied", "error_description": "The user cancelled the login.", "state": page.tx.state},
+        )

@@ -1,0 +1,85 @@
+"""GET /v2/logout (Auth0's own) and /oidc/logout (OpenID Connect RP-initiated logout)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from joserfc import jwk, jwt
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from . import pages
+from .authorize import SESSION_COOKIE, redirect_to_client
+from .params import read_params
+
+if TYPE_CHECKING:
+    from .tenant import Tenant
+
+HINT = "Add the URL to the application's Allowed Logout URLs, and pass its client_id."
+
+
+def not_allowed(parameter: str, url: str) -> Response:
+    """Auth0's page for a return URL outside Allowed Logout URLs: never an open redirect."""
+    return pages.message_page(
+        "Oops!, something went wrong",
+        f'The {parameter} "{url}" is not defined as a valid URL in "Allowed Logout URLs".',
+        error="invalid_request",
+        hint=HINT,
+    )
+
+
+class Logout:
+    """Both logouts end the tenant's SSO session first, whatever happens next, as Auth0 does."""
+
+    def __init__(self, tenant: Tenant) -> None:
+        self.tenant = tenant
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/v2/logout", self.logout_v2),
+            Route("/oidc/logout", self.logout_oidc, methods=["GET", "POST"]),
+        ]
+
+    def _end_session(self, request: Request, target: Response) -> Response:
+        sid = request.cookies.get(SESSION_COOKIE)
+        if sid:
+            self.tenant.sessions.pop(sid)
+        target.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax")
+        return target
+
+    async def logout_v2(self, request: Request) -> Response:
+        params = request.query_params
+        return_to = params.get("returnTo")
+        if not return_to:
+            return self._end_session(request, pages.logged_out_page())
+        client = self.tenant.clients.get(params.get("client_id", ""))
+        if client is None or not client.allows_logout(return_to):
+            return self._end_session(request, not_allowed('"returnTo" querystring parameter', return_to))
+        return self._end_session(request, RedirectResponse(return_to, status_code=302))
+
+    async def logout_oidc(self, request: Request) -> Response:
+        params: dict[str, Any] = dict(request.query_params)
+        if request.method == "POST":
+            params.update(await read_params(request, json_ok=False))
+        target = params.get("post_logout_redirect_uri")
+        if not target:
+            return self._end_session(request, pages.logged_out_page())
+        client_id = params.get("client_id") or self._client_from_hint(params.get("id_token_hint"))
+        client = self.tenant.clients.get(client_id or "")
+        if client is None or not client.allows_logout(target):
+            return self._end_session(request, not_allowed('"post_logout_redirect_uri" parameter', target))
+        return self._end_session(request, redirect_to_client(target, {"state": params.get("state")}))
+
+    def _client_from_hint(self, hint: str | None) -> str | None:
+        """The client an id_token we signed was for; expired hints count, as the spec allows."""
+        if not hint:
+            return None
+        try:
+            token = jwt.decode(hint, jwk.KeySet(list(self.tenant.keys.keys)), algorithms=["RS256"])
+        except Exception:  # a hint that does not decode names no client: the page explains the rest
+            return None
+        aud = token.claims.get("aud")
+        if isinstance(aud, list):
+            aud = aud[0] if len(aud) == 1 else token.claims.get("azp")
+        return aud if isinstance(aud, str) else None
