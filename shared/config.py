@@ -79,6 +79,17 @@ def normalize_issuer(domain: str) -> str:
     return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}/"
 
 
+def checked_secret_key(value: str) -> str:
+    """APP_SECRET_KEY, refused when too short: one rule with the dev tenant and with Auth0 (the generated key passes)."""
+    # The key signs session cookies: a short one can be guessed, and then anyone can forge a session.
+    if len(value) < MIN_SECRET_KEY_LENGTH:
+        raise ConfigError(
+            f"APP_SECRET_KEY is {len(value)} characters; it signs session cookies and needs at least "
+            f'{MIN_SECRET_KEY_LENGTH}. Make one with: python -c "import secrets; print(secrets.token_urlsafe(48))"'
+        )
+    return value
+
+
 def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | None = None) -> Settings:
     """Read the configuration a step runs with; raise ConfigError naming what is missing or wrong.
 
@@ -110,7 +121,7 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | Non
             issuer=f"http://localhost:{tenant_port}/",
             client_id=DEV_CLIENT_ID,
             client_secret=dev_client_secret(state_dir),
-            app_secret_key=env.get("APP_SECRET_KEY") or stored_secret(state_dir / "app_secret_key"),
+            app_secret_key=checked_secret_key(env.get("APP_SECRET_KEY") or stored_secret(state_dir / "app_secret_key")),
             base_url=base_url,
             embedded=True,
             state_dir=state_dir,
@@ -124,16 +135,11 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | Non
             "(in the environment or .env; see .env.example), or unset all AUTH0_* variables "
             "to use the bundled dev tenant."
         )
-    if len(env["APP_SECRET_KEY"]) < MIN_SECRET_KEY_LENGTH:
-        raise ConfigError(
-            f"APP_SECRET_KEY is {len(env['APP_SECRET_KEY'])} characters; it signs session cookies and needs "
-            f'at least {MIN_SECRET_KEY_LENGTH}. Make one with: python -c "import secrets; print(secrets.token_urlsafe(48))"'
-        )
     return Settings(
         issuer=normalize_issuer(env["AUTH0_DOMAIN"]),
         client_id=env["AUTH0_CLIENT_ID"],
         client_secret=env["AUTH0_CLIENT_SECRET"],
-        app_secret_key=env["APP_SECRET_KEY"],
+        app_secret_key=checked_secret_key(env["APP_SECRET_KEY"]),
         base_url=base_url,
         embedded=False,
         state_dir=state_dir,

@@ -36,29 +36,114 @@ def _port_is_free(port: int) -> bool:
 def _running_tenant_issuer(issuer: str) -> str | None:
     """The issuer a server already answering at `issuer` claims, or None if nothing answers."""
     # A plain http call on loopback; urllib avoids building an HTTP client with a CA store at start-up.
+    # The timeout leaves room for a tenant another step is still starting (its port already listens).
     try:
-        with urllib.request.urlopen(f"{issuer}.well-known/openid-configuration", timeout=1) as response:  # noqa: S310 (the configured http(s) issuer)
-            return json.load(response).get("issuer")
+        with urllib.request.urlopen(f"{issuer}.well-known/openid-configuration", timeout=5) as response:  # noqa: S310 (the configured http(s) issuer)
+            claimed = json.load(response).get("issuer")
     except (OSError, ValueError, AttributeError):
         return None
+    return claimed if isinstance(claimed, str) else None
 
 
-def start_dev_tenant(settings: Settings) -> tuple[uvicorn.Server | None, str]:
-    """Reuse a dev tenant already running for this issuer, or start one in a background thread."""
-    port = urlsplit(settings.issuer).port or 80
-    if _port_is_free(port):
+def _claim_port(port: int) -> socket.socket | None:
+    """A socket listening on BIND_HOST:port, or None when another socket already listens there."""
+    sock = socket.socket()
+    if sys.platform != "win32":
+        # Bind despite the previous tenant's connections in TIME_WAIT; a live listener still refuses us.
+        # (On Windows this option would let two sockets share the port, so it is left off there.)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((BIND_HOST, port))
+        # Listen at once: two sockets may bind with SO_REUSEADDR, but only one can listen, so two
+        # steps racing for the port cannot both win. Requests queue in the backlog until uvicorn serves.
+        sock.listen(128)
+    except OSError as error:
+        sock.close()
+        if error.errno == errno.EADDRINUSE:
+            return None
+        raise
+    return sock
+
+
+def _reuse_banner(settings: Settings) -> str:
+    """The start banner's lines for a tenant another process runs (same state folder, same demo user)."""
+    # Built from the defaults, not shared.dev_tenant.banner: reusing a tenant does not import the provider.
+    from shared.dev_tenant import DEMO_EMAIL, DEMO_PASSWORD, DEV_CLIENT_ID
+
+    return "\n".join(
+        [
+            f"Reusing the dev tenant already running at {settings.issuer}",
+            f"  issuer:    {settings.issuer}",
+            f"  client_id: {DEV_CLIENT_ID}",
+            f"  demo user: {DEMO_EMAIL}",
+            f"  password:  {DEMO_PASSWORD}",
+            f"  state dir: {settings.state_dir}",
+        ]
+    )
+
+
+def _indented(text: str) -> str:
+    return "  " + text.replace("\n", "\n  ")
+
+
+class DevTenantKeeper:
+    """Keeps a dev tenant answering at the issuer's port for as long as this step runs.
+
+    The first step started serves the tenant in a thread; later steps reuse it. When the step serving
+    it stops, its tenant stops too, so every step reusing it tries each second to claim the port and
+    the one that gets it serves the tenant from then on. The state folder (keys, users, the client's
+    secret) carries over; only logins half-way through the hosted page and tenant SSO sessions are lost.
+    """
+
+    CLAIM_EVERY = 1.0  # seconds between attempts; a bind attempt costs one system call
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.port = urlsplit(settings.issuer).port or 80
+        self.server: uvicorn.Server | None = None
+        self._stopped = threading.Event()
+
+    def start(self) -> str:
+        """Serve the tenant here, or reuse the one running and watch it; return the banner to print."""
+        sock = _claim_port(self.port)
+        if sock is not None:
+            return self._serve(sock)
+        if _running_tenant_issuer(self.settings.issuer) != self.settings.issuer:
+            raise ConfigError(
+                f"Port {self.port} is taken by something that is not the dev tenant; stop it or set DEV_TENANT_PORT."
+            )
+        threading.Thread(target=self._take_over_when_gone, name="dev-tenant-keeper", daemon=True).start()
+        return _reuse_banner(self.settings)
+
+    def stop(self) -> None:
+        self._stopped.set()
+        if self.server is not None:
+            self.server.should_exit = True
+
+    def _serve(self, sock: socket.socket) -> str:
         from shared.dev_tenant import Tenant, banner  # only now: reusing a running tenant needs neither
 
-        tenant = Tenant(settings.issuer, settings.state_dir)
-        server = uvicorn.Server(uvicorn.Config(tenant.app, host=BIND_HOST, port=port, log_level="warning"))
-        threading.Thread(target=server.run, name="dev-tenant", daemon=True).start()
+        tenant = Tenant(self.settings.issuer, self.settings.state_dir)
+        self.server = uvicorn.Server(uvicorn.Config(tenant.app, log_level="warning"))
+        threading.Thread(target=self.server.run, kwargs={"sockets": [sock]}, name="dev-tenant", daemon=True).start()
         deadline = time.monotonic() + 10
-        while not server.started and time.monotonic() < deadline:
+        while not self.server.started and time.monotonic() < deadline:
             time.sleep(0.02)
-        return server, banner(tenant)
-    if _running_tenant_issuer(settings.issuer) == settings.issuer:
-        return None, f"Reusing the dev tenant already running at {settings.issuer}"
-    raise ConfigError(f"Port {port} is taken by something that is not the dev tenant; stop it or set DEV_TENANT_PORT.")
+        text: str = banner(tenant)
+        return text
+
+    def _take_over_when_gone(self) -> None:
+        while not self._stopped.wait(self.CLAIM_EVERY):
+            sock = _claim_port(self.port)
+            if sock is None:
+                continue  # the tenant (or whichever step took it over) still listens
+            text = self._serve(sock)
+            print(
+                f"\n  The step that ran the dev tenant has stopped; this step runs it now (same users and keys).\n\n"
+                f"{_indented(text)}\n",
+                flush=True,
+            )
+            return
 
 
 def run_step(create_app: Callable[[Settings], Starlette], description: str, *, where_to_click: str) -> None:
@@ -82,7 +167,8 @@ def run_step(create_app: Callable[[Settings], Starlette], description: str, *, w
         settings = load_settings(environ)
         if not _port_is_free(settings.port):
             raise ConfigError(f"Port {settings.port} is already in use: stop the other app or pass --port 3001.")
-        tenant_server, tenant_banner = start_dev_tenant(settings) if settings.embedded else (None, "")
+        tenant = DevTenantKeeper(settings) if settings.embedded else None
+        tenant_banner = tenant.start() if tenant is not None else ""
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         raise SystemExit(2) from None
@@ -90,12 +176,12 @@ def run_step(create_app: Callable[[Settings], Starlette], description: str, *, w
     print(f"\n{description}\n")
     print(f"  Open {settings.base_url}/ and {where_to_click}")
     if settings.embedded:
-        print(f"\n  {tenant_banner.replace(chr(10), chr(10) + '  ')}")
+        print(f"\n{_indented(tenant_banner)}")
     else:
         print(f"  Auth0 tenant: {settings.issuer}")
     print("\n  Press Ctrl-C to stop.\n", flush=True)
 
     app = create_app(settings)
     uvicorn.Server(uvicorn.Config(app, host=BIND_HOST, port=settings.port, log_level="warning")).run()
-    if tenant_server is not None:
-        tenant_server.should_exit = True
+    if tenant is not None:
+        tenant.stop()

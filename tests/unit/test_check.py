@@ -143,10 +143,10 @@ def test_small_clock_difference_is_ok(tenant, tmp_path):
     assert "behind the tenant" in line_of(output, "clock")
 
 
-def test_short_app_secret_key_in_the_embedded_default_fails(tenant, tmp_path):
+def test_short_app_secret_key_in_the_embedded_default_is_a_configuration_error(tenant, tmp_path):
     code, output = run_check(tmp_path, **embedded_env(tenant, APP_SECRET_KEY="too-short"))
-    assert code == 1, output
-    assert "FAIL  APP_SECRET_KEY" in output and "only 9 characters" in output
+    assert code == 2, output
+    assert "FAIL  configuration  APP_SECRET_KEY is 9 characters" in output
     assert "secrets.token_urlsafe(48)" in output
 
 

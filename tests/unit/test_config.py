@@ -63,6 +63,20 @@ def test_short_app_secret_key_is_refused(tmp_path):
         settings_from(tmp_path, **{**REAL, "APP_SECRET_KEY": "short"})
 
 
+def test_short_app_secret_key_is_refused_with_the_dev_tenant_too_and_the_same_message(tmp_path):
+    with pytest.raises(ConfigError) as with_auth0:
+        settings_from(tmp_path, **{**REAL, "APP_SECRET_KEY": "short"})
+    with pytest.raises(ConfigError) as with_dev_tenant:
+        settings_from(tmp_path, APP_SECRET_KEY="short")
+    assert str(with_dev_tenant.value) == str(with_auth0.value)
+    assert str(with_dev_tenant.value).startswith("APP_SECRET_KEY is 5 characters")
+    assert "secrets.token_urlsafe(48)" in str(with_dev_tenant.value)
+
+
+def test_app_secret_key_of_32_characters_is_accepted_with_the_dev_tenant(tmp_path):
+    assert settings_from(tmp_path, APP_SECRET_KEY="k" * 32).app_secret_key == "k" * 32
+
+
 def test_dotenv_file_is_read_and_environment_wins(tmp_path):
     env_file = tmp_path / ".env"
     lines = [f'{k}="{v}"' for k, v in REAL.items()] + ["# a comment", "export PORT=3100"]

@@ -1,0 +1,27 @@
+"""What a learner reads in the console when a step starts."""
+
+from __future__ import annotations
+
+
+def banner_lines(console: str) -> list[str]:
+    """The dev tenant's lines under its heading: issuer, client_id, demo user, password, state dir."""
+    lines = console.splitlines()
+    start = next(i for i, line in enumerate(lines) if "issuer:" in line)
+    return [line.strip() for line in lines[start : start + 5]]
+
+
+def test_a_step_reusing_the_dev_tenant_prints_the_demo_user_and_password_too(start_step):
+    first = start_step("01-Login/app.py")
+    second = start_step("02-Custom-Login/app.py")
+    assert "Reusing the dev tenant already running" in second.console
+    assert "demo user: demo@example.com" in second.console
+    assert "password:  demo-Passw0rd" in second.console
+    assert banner_lines(second.console) == banner_lines(first.console)
+
+
+def test_a_step_started_with_a_short_app_secret_key_stops_and_says_how_to_make_one(start_step):
+    step = start_step("01-Login/app.py", wait=False, APP_SECRET_KEY="short")
+    assert step.process.wait(timeout=30) == 2, step.console
+    assert step.console.startswith("error: APP_SECRET_KEY is 5 characters; it signs session cookies"), step.console
+    assert 'python -c "import secrets; print(secrets.token_urlsafe(48))"' in step.console
+    assert "Traceback" not in step.console
