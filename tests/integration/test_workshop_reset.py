@@ -9,13 +9,14 @@ import httpx2
 
 from shared.dev_tenant import DEMO_EMAIL, DEMO_PASSWORD
 from tests.conftest import hosted_login
+from tests.support.steps import COOKIES
 
 
 def test_after_a_reset_the_last_groups_browser_is_logged_out_and_the_demo_user_works(start_step, step_env):
     with httpx2.Client(timeout=10) as browser:
         first_group = start_step("01-Login/app.py")
         assert 'id="btn-logout"' in hosted_login(browser, first_group.url, DEMO_EMAIL, DEMO_PASSWORD).text
-        assert "id_token" in browser.cookies
+        assert COOKIES["01-Login/app.py"].holder in browser.cookies
         first_group.stop()
 
         shutil.rmtree(step_env["DEV_TENANT_STATE_DIR"])  # what the README's `rm -rf .dev-tenant` does
@@ -25,7 +26,7 @@ def test_after_a_reset_the_last_groups_browser_is_logged_out_and_the_demo_user_w
         assert Path(step_env["DEV_TENANT_STATE_DIR"], "tenant.sqlite3").exists()
         home = browser.get(f"{next_group.url}/")
         assert 'id="btn-login"' in home.text, home.text
-        assert "id_token" not in browser.cookies, "the old token's cookie should have been deleted"
+        assert COOKIES["01-Login/app.py"].holder not in browser.cookies, "the old token's cookie should have been deleted"
 
         login_page = browser.get(f"{next_group.url}/login", follow_redirects=True)
         assert 'type="password"' in login_page.text, "the tenant should ask for the password again"
