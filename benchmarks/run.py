@@ -1,6 +1,6 @@
 """Benchmark: what a session costs, measured side by side, against the dev tenant on loopback.
 
-    uv run python benchmarks/run.py                 # about two minutes; prints one JSON object
+    uv run python benchmarks/run.py                 # about two minutes on 2 cores; prints one JSON object
     uv run python benchmarks/run.py --json out.json # also save it
     uv run python benchmarks/run.py --seconds 0.3 --rounds 1 --logins 5 --memory-logins 20 --memory-forged 20
                                                     # a quick smoke run (the test suite does this)
@@ -14,20 +14,21 @@ the naive pattern (Starlette, the id_token's RS256 signature verified on every r
 baseline_naive.py). Figures are ratios measured in one run, in alternating rounds (every app in
 turn, round after round) so that all sides see the same machine.
 
-Memory (`rss_growth_mb`): the plain-cookie step's VmRSS before and after --memory-logins full
-logins plus --memory-forged requests that each carry a distinct forged or garbage session cookie; a
-cache that is not bounded shows here (MEMORY_STEPS says which steps; the plain cookie is the one
-where a forged cookie reaches the token verifier and its caches, which both variants share). The
-logins are real code-flow logins (/login -> /authorize -> /callback -> token exchange -> id_token
-verified -> cookie) by 8 browsers that hold a tenant SSO session, so the tenant skips its form and
-its password hash: about 2.5 ms of CPU per login on 2 cores, some 25-30 s for 10,000. Password logins
-(~40 ms each, the hash is slow on purpose) would take 7 minutes, and tokens minted without the app's
-/callback would skip the very code whose memory is in question. The forged cookies come in three
-kinds, in turn: random text, a JWT with the tenant's `kid` and a wrong signature (a full RSA check,
-then refused), and a JWT with an unknown `kid` (the key-rotation path, whose re-fetches are
-rate-limited). The verifier remembers up to 10,000 verified tokens (shared/tokens.py CACHE_SIZE), so
-10,000 logins fill that cache exactly: the growth is mostly that cache, and a run with more logins
-shows whether it stops there.
+Memory (`rss_growth_mb`): a step's VmRSS before and after --memory-logins full logins plus
+--memory-forged requests that each carry a distinct forged or garbage session cookie; a cache that
+is not bounded shows here. MEMORY_STEPS says which steps: the plain cookie, where a forged cookie
+reaches the token verifier and its caches (which both variants share).
+
+The logins are real code-flow logins (/login -> /authorize -> /callback -> token exchange ->
+id_token verified -> cookie) by 8 browsers that hold a tenant SSO session, so the tenant skips its
+form and its password hash: 10,000 take 20-35 s on 2 cores (the tenant signs every id_token), the
+longest phase after the throughput rounds. Password logins (~40 ms each, the hash is slow on
+purpose) would take 7 minutes, and tokens minted without the app's /callback would skip the very
+code whose memory is in question. The forged cookies come in three kinds, in turn: random text, a
+JWT with the tenant's `kid` and a wrong signature (a full RSA check, then refused), and a JWT with
+an unknown `kid` (the key-rotation path, whose re-fetches are rate-limited). The verifier remembers
+up to 10,000 verified tokens (shared/tokens.py CACHE_SIZE), so 10,000 logins fill that cache
+exactly: the growth is mostly that cache; a run with more logins shows whether it stops there.
 """
 
 from __future__ import annotations
