@@ -1,52 +1,110 @@
 """Benchmark: what a session costs, measured side by side, against the dev tenant on loopback.
 
-    uv run python benchmarks/run.py                 # about a minute; prints one JSON object
+    uv run python benchmarks/run.py                 # about two minutes on 2 cores; prints one JSON object
     uv run python benchmarks/run.py --json out.json # also save it
-    uv run python benchmarks/run.py --seconds 0.3   # a quick smoke run (the test suite does this)
+    uv run python benchmarks/run.py --seconds 0.3 --rounds 1 --logins 5 --memory-logins 20 --memory-forged 20
+                                                    # a quick smoke run (the test suite does this)
 
-It starts the dev tenant (wrapped to count JWKS fetches) and each step-03 variant as their own
-processes, then drives them from this process with a small keep-alive HTTP/1.1 load generator
-(raw asyncio sockets: a heavier client would eat the CPU the servers need and flatten the ratios).
-Figures are ratios measured in one run, alternating rounds so that both sides see the same machine.
+It starts the dev tenant (wrapped to count JWKS fetches), each step-03 variant and two baselines
+written for the benchmark as their own processes, all at once, then drives them from this process
+with a small HTTP/1.1 load generator (raw asyncio sockets: a heavier client would eat the CPU the
+servers need and flatten the ratios). The baselines are the quickstart pattern (Flask + Authlib,
+the token dict in Flask's signed session, served by Flask's own server: baseline_quickstart.py) and
+the naive pattern (Starlette, the id_token's RS256 signature verified on every request:
+baseline_naive.py). Figures are ratios measured in one run, in alternating rounds (every app in
+turn, round after round) so that all sides see the same machine.
+
+Memory (`rss_growth_mb`): a step's VmRSS before and after --memory-logins full logins plus
+--memory-forged requests that each carry a distinct forged or garbage session cookie; a cache that
+is not bounded shows here. MEMORY_STEPS says which steps: the plain cookie, where a forged cookie
+reaches the token verifier and its caches (which both variants share).
+
+The logins are real code-flow logins (/login -> /authorize -> /callback -> token exchange ->
+id_token verified -> cookie) by 8 browsers that hold a tenant SSO session, so the tenant skips its
+form and its password hash: 10,000 take 20-35 s on 2 cores (the tenant signs every id_token), the
+longest phase after the throughput rounds. Password logins (~40 ms each, the hash is slow on
+purpose) would take 7 minutes, and tokens minted without the app's /callback would skip the very
+code whose memory is in question. The forged cookies come in three kinds, in turn: random text, a
+JWT with the tenant's `kid` and a wrong signature (a full RSA check, then refused), and a JWT with
+an unknown `kid` (the key-rotation path, whose re-fetches are rate-limited). The verifier remembers
+up to 10,000 verified tokens (shared/tokens.py CACHE_SIZE), so 10,000 logins fill that cache
+exactly: the growth is mostly that cache; a run with more logins shows whether it stops there.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import json
 import os
 import platform
 import re
+import secrets
 import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from importlib.metadata import version
 from pathlib import Path
+from typing import IO, Any
 from urllib.parse import urljoin
 
 import httpx2
 
+from shared.dev_tenant import DEV_CLIENT_ID, dev_client_secret
+
+
+@dataclass(frozen=True)
+class App:
+    """A server under test: its name is the suffix of its keys (session_rps_<name>, vs_quickstart_<name>, …)."""
+
+    name: str
+    script: str  # relative to the project root
+    cookie: str  # the cookie that carries its session
+    env: Mapping[str, str] = field(default_factory=dict)  # extra environment: a variant configuration
+    baseline: bool = False  # configured like the quickstart (AUTH0_* variables), not like a step
+
+
+STEPS = (
+    App("cookie", "03-Session-Handling/cookie_app.py", "step03_cookie_id_token"),
+    App("wrapper", "03-Session-Handling/wrapper_app.py", "step03_wrapper_session"),
+    # A variant configuration is one more line, e.g.:
+    # App("wrapper_redis", "03-Session-Handling/wrapper_app.py", "step03_wrapper_session", {"SESSION_STORE": "redis://…"}),
+)
+QUICKSTART = App("quickstart", "benchmarks/baseline_quickstart.py", "session", baseline=True)
+NAIVE = App("naive", "benchmarks/baseline_naive.py", "id_token", baseline=True)
+BASELINES = (QUICKSTART, NAIVE)
+LOGIN_STEP = "cookie"  # the step whose login figures (login_ms_p50, password_login_ms_p50, …) are reported
+# The steps whose memory is measured. The plain cookie: there a forged cookie reaches the token verifier and
+# its caches (the wrapper's signature check refuses it first), and both variants share that verifier.
+# 10,000 logins take ~25 s per step on 2 cores, so one step keeps the whole run within about two minutes.
+MEMORY_STEPS = ("cookie",)
+
 ROOT = Path(__file__).resolve().parent.parent
-VARIANTS = {
-    "cookie": "03-Session-Handling/cookie_app.py",
-    "wrapper": "03-Session-Handling/wrapper_app.py",
-}
 TENANT = [sys.executable, str(Path(__file__).with_name("tenant_with_stats.py"))]
 DEMO_EMAIL, DEMO_PASSWORD = "demo@example.com", "demo-Passw0rd"
 COLD_STARTS = 3  # per variant; the figure is the median of them all
+BROWSERS = 8  # concurrent browsers for logins_per_s_8 and the memory phase's logins
 _LENGTH = re.compile(rb"content-length:\s*(\d+)", re.IGNORECASE)
+_CLOSE = re.compile(rb"connection:\s*close", re.IGNORECASE)
+
+
+def log(message: str) -> None:
+    """Progress on stderr: stdout carries the JSON object only."""
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
 
 
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        port: int = sock.getsockname()[1]
+        return port
 
 
 def answers_200(port: int, path: str) -> bool:
@@ -59,37 +117,65 @@ def answers_200(port: int, path: str) -> bool:
         return False
 
 
-def wait_for(port: int, path: str = "/", timeout: float = 30) -> float:
+@dataclass
+class Server:
+    proc: subprocess.Popen[bytes]
+    stderr: IO[bytes]
+
+    def tail(self) -> str:
+        self.stderr.seek(0)
+        return self.stderr.read().decode(errors="replace")[-2000:]
+
+
+def wait_for(server: Server, port: int, path: str = "/", timeout: float = 30) -> float:
     """Poll until the server on `port` answers 200; return the seconds it took."""
     start = time.perf_counter()
     while time.perf_counter() - start < timeout:
         if answers_200(port, path):
             return time.perf_counter() - start
+        if server.proc.poll() is not None:
+            raise RuntimeError(f"{server.proc.args!r} exited with {server.proc.returncode}:\n{server.tail()}")
         time.sleep(0.002)
-    raise RuntimeError(f"port {port} did not answer {path} within {timeout} s")
+    raise RuntimeError(f"port {port} did not answer {path} within {timeout} s:\n{server.tail()}")
 
 
 @contextmanager
-def process(args: list[str], env: dict[str, str]) -> Iterator[subprocess.Popen]:
-    proc = subprocess.Popen(args, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        yield proc
-    finally:
-        proc.terminate()
+def process(args: list[str], env: dict[str, str]) -> Iterator[Server]:
+    # stderr goes to a file, not a pipe nobody reads: a chatty server would block once the pipe is full.
+    with tempfile.TemporaryFile() as stderr:
+        proc = subprocess.Popen(args, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=stderr)
         try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+            yield Server(proc, stderr)
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def rss_mb(pid: int) -> float:
+    """The process's resident set (VmRSS), in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmRSS for process {pid}")
 
 
 # --- load generator -------------------------------------------------------------------------------
 
 
-async def _worker(port: int, request: bytes, deadline: float) -> int:
+async def _worker(port: int, next_request: Callable[[], bytes | None]) -> int:
+    """Send requests over one connection until `next_request` returns None; return how many were answered.
+
+    Keep-alive where the server allows it; Flask's development server closes the connection after
+    every response (Connection: close), so then each request pays for a new one, as a browser would.
+    """
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     done = 0
     try:
-        while time.perf_counter() < deadline:
+        while (request := next_request()) is not None:
             writer.write(request)
             head = await reader.readuntil(b"\r\n\r\n")
             if head[9:12] != b"200":
@@ -97,29 +183,52 @@ async def _worker(port: int, request: bytes, deadline: float) -> int:
             match = _LENGTH.search(head)
             await reader.readexactly(int(match.group(1)) if match else 0)
             done += 1
+            if _CLOSE.search(head):
+                writer.close()
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
     finally:
         writer.close()
     return done
 
 
-async def throughput(port: int, cookie: str | None, seconds: float, connections: int = 8) -> float:
-    """Requests per second of GET / with keep-alive connections."""
+def _get(port: int, cookie: str | None) -> bytes:
     headers = f"GET / HTTP/1.1\r\nHost: localhost:{port}\r\n"
     if cookie:
         headers += f"Cookie: {cookie}\r\n"
-    request = (headers + "\r\n").encode()
+    return (headers + "\r\n").encode()
+
+
+async def throughput(port: int, cookie: str | None, seconds: float, connections: int = 8) -> float:
+    """Requests per second of GET / over `connections` connections."""
+    request = _get(port, cookie)
     start = time.perf_counter()
-    counts = await asyncio.gather(*(_worker(port, request, start + seconds) for _ in range(connections)))
+    deadline = start + seconds
+
+    def next_request() -> bytes | None:
+        return request if time.perf_counter() < deadline else None
+
+    counts = await asyncio.gather(*(_worker(port, next_request) for _ in range(connections)))
     return sum(counts) / (time.perf_counter() - start)
+
+
+async def send_all(port: int, requests: Iterator[bytes], connections: int = 8) -> int:
+    """Send every request in `requests`, spread over `connections` connections."""
+
+    def next_request() -> bytes | None:
+        return next(requests, None)
+
+    return sum(await asyncio.gather(*(_worker(port, next_request) for _ in range(connections))))
 
 
 # --- logins ---------------------------------------------------------------------------------------
 
 
 def _form_fields(html: str) -> tuple[str, dict[str, str]]:
-    action = re.search(r'<form[^>]*action="([^"]*)"', html).group(1)
+    form = re.search(r'<form[^>]*action="([^"]*)"', html)
+    if form is None:
+        raise RuntimeError("no login form in the tenant's page")
     fields = dict(re.findall(r'<input[^>]*type="hidden"[^>]*name="([^"]+)"[^>]*value="([^"]*)"', html))
-    return action, fields
+    return form.group(1), fields
 
 
 async def password_login(client: httpx2.AsyncClient, app: str) -> None:
@@ -133,7 +242,7 @@ async def password_login(client: httpx2.AsyncClient, app: str) -> None:
     while response.is_redirect:
         response = await client.get(urljoin(str(response.url), response.headers["location"]))
     if "btn-logout" not in response.text:
-        raise RuntimeError("password login did not end logged in")
+        raise RuntimeError(f"password login to {app} did not end logged in")
 
 
 class RawBrowser:
@@ -157,7 +266,7 @@ class RawBrowser:
         cookie = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         writer.write(f"GET /{path} HTTP/1.1\r\nHost: {hostport}\r\nCookie: {cookie}\r\n\r\n".encode())
         head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1")
-        status, location, length = int(head[9:12]), "", 0
+        status, location, length, close = int(head[9:12]), "", 0, False
         for line in head.split("\r\n")[1:]:
             name, _, value = line.partition(":")
             name, value = name.lower(), value.strip()
@@ -165,6 +274,8 @@ class RawBrowser:
                 location = urljoin(url, value)
             elif name == "content-length":
                 length = int(value)
+            elif name == "connection":
+                close = value.lower() == "close"
             elif name == "set-cookie":
                 pair = value.split(";", 1)[0]
                 key, _, val = pair.partition("=")
@@ -173,6 +284,9 @@ class RawBrowser:
                 else:
                     self.cookies[key] = val
         await reader.readexactly(length)
+        if close:  # Flask's development server: one request per connection
+            writer.close()
+            del self._connections[port]
         return status, location
 
     def close(self) -> None:
@@ -197,56 +311,86 @@ async def logged_in_browser(app: str) -> RawBrowser:
         return RawBrowser({name: value for name, value in client.cookies.items()})
 
 
-async def measure_logins(app: str, rounds: int, seconds: float) -> dict[str, float]:
-    async with httpx2.AsyncClient(timeout=10) as client:
-        started = time.perf_counter()
-        await password_login(client, app)
-        first_password_ms = (time.perf_counter() - started) * 1000
-        password_ms = [first_password_ms]
-        for _ in range(max(2, rounds // 20)):
-            started = time.perf_counter()
-            client.cookies.clear()
-            await password_login(client, app)
-            password_ms.append((time.perf_counter() - started) * 1000)
-    browser = await logged_in_browser(app)
-    await sso_login(browser, app)  # warm
-    sso_ms = []
-    for _ in range(rounds):
-        started = time.perf_counter()
-        await sso_login(browser, app)
-        sso_ms.append((time.perf_counter() - started) * 1000)
-    browser.close()
+async def many_logins(app: str, *, count: int | None = None, seconds: float = 0.0) -> float:
+    """SSO logins by BROWSERS browsers at once, `count` of them or for `seconds`; return logins per second
+    (the password logins that give each browser its SSO session are not counted)."""
+    browsers = await asyncio.gather(*(logged_in_browser(app) for _ in range(BROWSERS)))
+    started = 0
+    begin = time.perf_counter()
+    deadline = begin + seconds
 
-    browsers = await asyncio.gather(*(logged_in_browser(app) for _ in range(8)))
+    def another() -> bool:
+        nonlocal started
+        if (started >= count) if count is not None else (time.perf_counter() >= deadline):
+            return False
+        started += 1
+        return True
+
+    async def loop(browser: RawBrowser) -> None:
+        while another():
+            await sso_login(browser, app)
+
     try:
-        deadline = time.perf_counter() + seconds
-        started = time.perf_counter()
-
-        async def loop(browser: RawBrowser) -> int:
-            count = 0
-            while time.perf_counter() < deadline:
-                await sso_login(browser, app)
-                count += 1
-            return count
-
-        total = sum(await asyncio.gather(*(loop(b) for b in browsers)))
-        per_second = total / (time.perf_counter() - started)
+        await asyncio.gather(*(loop(b) for b in browsers))
     finally:
         for browser in browsers:
             browser.close()
-    sso_ms.sort()
-    return {
-        "login_ms_p50": round(statistics.median(sso_ms), 2),
-        "login_ms_p95": round(sso_ms[int(len(sso_ms) * 0.95) - 1], 2),
-        "password_login_ms_p50": round(statistics.median(password_ms), 1),
-        "logins_per_s_8": round(per_second, 1),
-    }
+    return started / (time.perf_counter() - begin)
+
+
+async def password_logins(app: str, count: int) -> list[float]:
+    """Milliseconds per password login, each from a fresh cookie jar."""
+    times = []
+    async with httpx2.AsyncClient(timeout=10) as client:
+        for _ in range(count):
+            client.cookies.clear()
+            started = time.perf_counter()
+            await password_login(client, app)
+            times.append((time.perf_counter() - started) * 1000)
+    return times
+
+
+async def sso_latencies(apps: dict[str, str], rounds: int) -> dict[str, list[float]]:
+    """Sequential SSO logins, one per app in turn (alternating, as the throughput rounds), in ms."""
+    browsers = {name: await logged_in_browser(url) for name, url in apps.items()}
+    times: dict[str, list[float]] = {name: [] for name in apps}
+    try:
+        for name, url in apps.items():
+            await sso_login(browsers[name], url)  # warm
+        for _ in range(rounds):
+            for name, url in apps.items():
+                started = time.perf_counter()
+                await sso_login(browsers[name], url)
+                times[name].append((time.perf_counter() - started) * 1000)
+    finally:
+        for browser in browsers.values():
+            browser.close()
+    return times
 
 
 async def session_cookie(app: str, name: str) -> str:
     async with httpx2.AsyncClient(timeout=10) as client:
         await password_login(client, app)
         return f"{name}={client.cookies[name]}"
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def forged_cookies(name: str, count: int, issuer: str, kid: str) -> Iterator[str]:
+    """`count` distinct cookies that must not log anyone in: random text, a JWT with the tenant's kid
+    and a wrong signature, a JWT with an unknown kid, in turn."""
+    now = int(time.time())
+    for i in range(count):
+        kind = i % 3
+        if kind == 0:
+            yield f"{name}={secrets.token_urlsafe(180)}"
+            continue
+        header = {"alg": "RS256", "typ": "JWT", "kid": kid if kind == 1 else secrets.token_hex(8)}
+        claims = {"iss": issuer, "aud": DEV_CLIENT_ID, "sub": f"auth0|forged{i}", "iat": now, "exp": now + 3600}
+        parts = (json.dumps(header).encode(), json.dumps(claims).encode(), secrets.token_bytes(256))
+        yield f"{name}={'.'.join(_b64(part) for part in parts)}"
 
 
 # --- the run --------------------------------------------------------------------------------------
@@ -257,79 +401,188 @@ class Tenant:
     port: int
     state_dir: str
 
+    @property
+    def issuer(self) -> str:
+        return f"http://localhost:{self.port}/"
+
     def stats(self) -> dict[str, int]:
-        return httpx2.get(f"http://127.0.0.1:{self.port}/__bench/stats").json()
+        stats: dict[str, int] = httpx2.get(f"http://127.0.0.1:{self.port}/__bench/stats").json()
+        return stats
+
+    def kid(self) -> str:
+        jwks: dict[str, Any] = httpx2.get(f"{self.issuer}.well-known/jwks.json").json()
+        kid: str = jwks["keys"][0]["kid"]
+        return kid
 
 
-def app_env(tenant: Tenant, port: int) -> dict[str, str]:
+def app_command(app: App, tenant: Tenant, port: int) -> tuple[list[str], dict[str, str]]:
+    """How `app` is started: a step as `python <step>.py` with the dev tenant's variables, a baseline
+    with the quickstart's (AUTH0_DOMAIN, AUTH0_CLIENT_ID, AUTH0_CLIENT_SECRET), then the app's own."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AUTH0_", "APP_"))}
-    env.update(PORT=str(port), DEV_TENANT_PORT=str(tenant.port), DEV_TENANT_STATE_DIR=tenant.state_dir)
-    return env
+    env["PORT"] = str(port)
+    if app.baseline:
+        secret = dev_client_secret(Path(tenant.state_dir))
+        env.update(AUTH0_DOMAIN=tenant.issuer, AUTH0_CLIENT_ID=DEV_CLIENT_ID, AUTH0_CLIENT_SECRET=secret)
+    else:
+        env.update(DEV_TENANT_PORT=str(tenant.port), DEV_TENANT_STATE_DIR=tenant.state_dir)
+    env.update(app.env)
+    return [sys.executable, str(ROOT / app.script)], env
 
 
-def cold_start(tenant: Tenant, path: str) -> float:
+@dataclass
+class Running:
+    app: App
+    server: Server
+    port: int
+    cookie: str = ""  # "name=value" of a logged-in session
+
+    @property
+    def url(self) -> str:
+        return f"http://localhost:{self.port}"
+
+
+def cold_start(tenant: Tenant, app: App) -> float:
     """Milliseconds from launching the step's process (python, not `uv run`) to its first 200."""
     port = free_port()
     started = time.perf_counter()
-    with process([sys.executable, str(ROOT / path)], app_env(tenant, port)):
-        wait_for(port)
+    with process(*app_command(app, tenant, port)) as server:
+        wait_for(server, port)
         return (time.perf_counter() - started) * 1000
 
 
-def run(seconds: float, rounds: int, login_rounds: int) -> dict[str, object]:
+def measure_throughput(running: dict[str, Running], seconds: float, rounds: int) -> dict[str, float]:
+    """Every app in turn, round after round: anonymous and logged-in GET / for each step, logged-in for
+    each baseline. Ratios are per round (the two sides of a ratio a few seconds apart), then the median."""
+    anon: dict[str, list[float]] = {name: [] for name, r in running.items() if not r.app.baseline}
+    session: dict[str, list[float]] = {name: [] for name in running}
+    for r in running.values():  # warm-up
+        asyncio.run(throughput(r.port, r.cookie, min(seconds, 0.5)))
+    for i in range(rounds):
+        log(f"throughput round {i + 1}/{rounds}")
+        for name, r in running.items():
+            if name in anon:
+                anon[name].append(asyncio.run(throughput(r.port, None, seconds)))
+            session[name].append(asyncio.run(throughput(r.port, r.cookie, seconds)))
+
+    def ratio(top: list[float], bottom: list[float]) -> float:
+        return round(statistics.median(t / b for t, b in zip(top, bottom, strict=True)), 3)
+
+    results: dict[str, float] = {}
+    for name, rps in session.items():
+        results[f"session_rps_{name}"] = round(statistics.median(rps), 1)
+    for name, rps in anon.items():
+        results[f"anon_rps_{name}"] = round(statistics.median(rps), 1)
+        results[f"session_ratio_{name}"] = ratio(session[name], rps)
+        for baseline in BASELINES:
+            results[f"vs_{baseline.name}_{name}"] = ratio(session[name], session[baseline.name])
+    results["anon_rps"] = round(statistics.median(x for rps in anon.values() for x in rps), 1)
+    return results
+
+
+def measure_logins(running: dict[str, Running], rounds: int, seconds: float) -> dict[str, float]:
+    step = running[LOGIN_STEP]
+    password_ms = asyncio.run(password_logins(step.url, max(3, rounds // 20 + 1)))
+    apps = {name: running[name].url for name in (LOGIN_STEP, *(b.name for b in BASELINES))}
+    sso = asyncio.run(sso_latencies(apps, rounds))
+    per_second = asyncio.run(many_logins(step.url, seconds=seconds))
+    ms = sorted(sso[LOGIN_STEP])
+    results = {
+        "login_ms_p50": round(statistics.median(ms), 2),
+        "login_ms_p95": round(ms[max(0, int(len(ms) * 0.95) - 1)], 2),
+        "password_login_ms_p50": round(statistics.median(password_ms), 1),
+        "logins_per_s_8": round(per_second, 1),
+    }
+    for baseline in BASELINES:
+        p50 = statistics.median(sso[baseline.name])
+        results[f"login_ms_p50_{baseline.name}"] = round(p50, 2)
+        results[f"login_vs_{baseline.name}"] = round(statistics.median(ms) / p50, 3)
+    return results
+
+
+def measure_memory(running: Running, tenant: Tenant, logins: int, forged: int) -> dict[str, float]:
+    """VmRSS growth over `logins` SSO logins plus `forged` distinct forged cookies."""
+    name = running.app.name
+    before = rss_mb(running.server.proc.pid)
+    started = time.perf_counter()
+    asyncio.run(many_logins(running.url, count=logins))
+    cookies = forged_cookies(running.app.cookie, forged, tenant.issuer, tenant.kid())
+    sent = asyncio.run(send_all(running.port, (_get(running.port, cookie) for cookie in cookies)))
+    assert sent == forged, (sent, forged)
+    after = rss_mb(running.server.proc.pid)
+    log(f"memory {name}: {before:.1f} -> {after:.1f} MB in {time.perf_counter() - started:.1f} s")
+    return {f"rss_mb_{name}": round(after, 1), f"rss_growth_mb_{name}": round(after - before, 1)}
+
+
+def run(seconds: float, rounds: int, login_rounds: int, memory_logins: int, memory_forged: int) -> dict[str, object]:
     results: dict[str, object] = {}
+    started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="bench-tenant-") as state_dir:
         tenant = Tenant(free_port(), state_dir)
-        with process([*TENANT, "--port", str(tenant.port), "--state-dir", state_dir], os.environ.copy()):
-            wait_for(tenant.port, "/.well-known/openid-configuration")
-            anon: list[float] = []
-            cold: list[float] = []
-            jwks: list[int] = []
-            for variant, path in VARIANTS.items():
-                for _ in range(COLD_STARTS):
-                    cold.append(cold_start(tenant, path))
-                port = free_port()
-                before = tenant.stats()["jwks"]
-                with process([sys.executable, str(ROOT / path)], app_env(tenant, port)):
-                    wait_for(port)
-                    app = f"http://localhost:{port}"
-                    cookie_name = "step03_cookie_id_token" if variant == "cookie" else "step03_wrapper_session"
-                    cookie = asyncio.run(session_cookie(app, cookie_name))
-                    anon_rounds, session_rounds = [], []
-                    asyncio.run(throughput(port, None, min(seconds, 0.5)))  # warm-up
-                    for _ in range(rounds):  # alternate, so both sides see the same machine
-                        anon_rounds.append(asyncio.run(throughput(port, None, seconds)))
-                        session_rounds.append(asyncio.run(throughput(port, cookie, seconds)))
-                    anon.extend(anon_rounds)
-                    results[f"session_rps_{variant}"] = round(statistics.median(session_rounds), 1)
-                    results[f"anon_rps_{variant}"] = round(statistics.median(anon_rounds), 1)
-                    results[f"session_ratio_{variant}"] = round(
-                        statistics.median(s / a for s, a in zip(session_rounds, anon_rounds, strict=False)), 3
-                    )
-                    if variant == "cookie":
-                        results.update(asyncio.run(measure_logins(app, login_rounds, seconds)))
-                jwks.append(tenant.stats()["jwks"] - before)
-            results["anon_rps"] = round(statistics.median(anon), 1)
-            results["jwks_fetches"] = max(jwks)
+        with process([*TENANT, "--port", str(tenant.port), "--state-dir", state_dir], os.environ.copy()) as server:
+            wait_for(server, tenant.port, "/.well-known/openid-configuration")
+            with ExitStack() as stack:
+                # All apps run at once (an idle one costs nothing), so that rounds can alternate between them.
+                # The steps start one at a time, each followed by a login, so that JWKS fetches can be told apart.
+                running: dict[str, Running] = {}
+                jwks: dict[str, int] = {}
+                for app in (*STEPS, *BASELINES):
+                    log(f"starting {app.name}")
+                    before = tenant.stats()["jwks"]
+                    port = free_port()
+                    app_server = stack.enter_context(process(*app_command(app, tenant, port)))
+                    wait_for(app_server, port)
+                    r = running[app.name] = Running(app, app_server, port)
+                    r.cookie = asyncio.run(session_cookie(r.url, app.cookie))
+                    jwks[app.name] = tenant.stats()["jwks"] - before
+                shared_start = tenant.stats()["jwks"]
+
+                results.update(measure_throughput(running, seconds, rounds))
+                log("logins")
+                results.update(measure_logins(running, login_rounds, seconds))
+                # Any fetch from here on cannot be told apart, so it counts against every step: an upper bound.
+                shared = tenant.stats()["jwks"] - shared_start
+                results["jwks_fetches"] = max(jwks[app.name] for app in STEPS) + shared
+
+                memory: dict[str, float] = {}
+                for name in MEMORY_STEPS:
+                    memory.update(measure_memory(running[name], tenant, memory_logins, memory_forged))
+                results["rss_growth_mb"] = max(memory[f"rss_growth_mb_{name}"] for name in MEMORY_STEPS)
+                results.update(memory)
+                results["memory_logins"] = memory_logins
+                results["memory_forged_cookies"] = memory_forged
+
+            log("cold starts")
+            cold = [cold_start(tenant, app) for app in STEPS for _ in range(COLD_STARTS)]
             results["cold_start_ms"] = round(statistics.median(cold), 1)
     import uvicorn
 
     results["server"] = f"uvicorn {uvicorn.__version__} (h11, asyncio), 1 worker; Python {platform.python_version()}"
+    results["baseline_servers"] = (
+        f"quickstart: Flask {version('flask')} development server (app.run, threaded); naive: uvicorn, 1 worker"
+    )
     results["machine"] = f"{os.cpu_count()} cores; load generator on the same machine"
     results["seconds_per_round"] = seconds
+    results["rounds"] = rounds
+    results["total_seconds"] = round(time.perf_counter() - started, 1)
     return results
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Measure what a session costs in step 03 (both variants).")
-    parser.add_argument("--seconds", type=float, default=2.0, help="length of each throughput round (default 2)")
-    parser.add_argument(
-        "--rounds", type=int, default=5, help="alternating anonymous/session rounds per variant (default 5)"
+    parser = argparse.ArgumentParser(
+        description="Measure what a session costs in step 03 (both variants), beside the quickstart and naive baselines."
     )
-    parser.add_argument("--logins", type=int, default=200, help="sequential SSO logins for the latency figures")
+    parser.add_argument("--seconds", type=float, default=2.0, help="length of each throughput round (default 2)")
+    parser.add_argument("--rounds", type=int, default=5, help="alternating rounds over all apps (default 5)")
+    parser.add_argument("--logins", type=int, default=200, help="sequential SSO logins per app for the latency figures")
+    parser.add_argument(
+        "--memory-logins", type=int, default=10_000, help="logins per step for rss_growth_mb (default 10000)"
+    )
+    parser.add_argument(
+        "--memory-forged", type=int, default=10_000, help="forged session cookies per step for rss_growth_mb"
+    )
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the JSON object to PATH")
     args = parser.parse_args(argv)
-    results = run(args.seconds, args.rounds, args.logins)
+    results = run(args.seconds, args.rounds, args.logins, args.memory_logins, args.memory_forged)
     text = json.dumps(results, indent=2)
     print(text)
     if args.json:
