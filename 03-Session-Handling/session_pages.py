@@ -1,34 +1,76 @@
-"""Step 03's pages, the same in both storage variants: they call the variant to create, check and end the session.
+"""Step 03's pages, the same in both storage variants: they create, check and end the session.
 
 A variant (`cookie_app.py`, `wrapper_app.py`) is a storage — save, read, erase the id_token — plus a
-sentence for the learner's panel saying which cookie it uses and what that cookie holds.
+sentence for the learner's panel saying which cookie it uses and what that cookie holds. Beside the
+cookie, the server keeps a record of each session (session_store.py): logout deletes it, so a copy
+of the cookie taken before logout no longer works; idle and absolute timeouts end it; and the tenant
+can end it from outside (back-channel logout) when the user logs out of another app.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+from session_store import SessionRecord, SessionStore, open_store, session_key
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from shared.app import build_app, oidc, storage
 from shared.config import Settings
+from shared.forms import read_form
 from shared.oidc import TenantUnavailable
 from shared.pages import error_page, render
+from shared.session_check import verify_id_token
 from shared.storage import TokenStorage
+from shared.tokens import LOGOUT_TOKEN_MAX_AGE, Claims, TokenError
+
+TOUCH_INTERVAL = 60  # seconds: a busy session records its last use at most once a minute
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def sessions(request: Request) -> SessionStore:
+    store: SessionStore = request.app.state.sessions
+    return store
+
+
+# region: check-session
+async def check_session(request: Request, id_token: str) -> Claims | None:
+    """Check Session, on every request: the id_token still verifies, and its record says the session is open.
+
+    Returning None logs the visitor out and erases the cookie (shared/session_check.py does that).
+    """
+    claims = await verify_id_token(request, id_token)  # signature, issuer, audience, expiry
+    if claims is None:
+        return None
+    record = await sessions(request).get(session_key(id_token))
+    if record is None:  # logged out, ended by the tenant, timed out — or a cookie this app never issued
+        return None
+    settings: Settings = request.app.state.settings
+    now = request.app.state.clock()
+    if now - record.last_used_at > settings.session_idle_timeout or now >= record.expires_at:
+        await sessions(request).end(record.key)
+        return None
+    if now - record.last_used_at > TOUCH_INTERVAL:
+        await sessions(request).touch(record, now)
+        record = replace(record, last_used_at=now)
+    request.state.session_record = record  # for the learner's panel
+    return claims
+
+
+# endregion: check-session
 
 
 # region: check-session-page
 async def homepage(request: Request) -> Response:
     """Show Log In, or the user and Log Out; the panel shows where the session lives.
 
-    Check Session already ran for this request (shared/session_check.py): request.user holds the
-    stored id_token's verified claims, or None — and a token that failed is being erased.
+    Check Session (check_session above) already ran for this request: request.user holds the
+    verified claims of an open session, or None — and a session that failed is being erased.
     """
     return render(request, "index.html", session=session_panel(request))
 
@@ -43,8 +85,15 @@ async def login(request: Request) -> Response:
 
 # region: create-session-page
 async def callback(request: Request) -> Response:
-    """Create Session: finish the login (state, code, verified id_token), then let the variant store the id_token."""
-    id_token, _claims = await oidc(request).finish_login(request)
+    """Create Session: finish the login (state, code, verified id_token), record it, then let the variant store it."""
+    id_token, claims = await oidc(request).finish_login(request)
+    settings: Settings = request.app.state.settings
+    now = request.app.state.clock()
+    ends = min(now + settings.session_absolute_timeout, claims["exp"])  # never later than the token's own exp
+    await sessions(request).start(
+        SessionRecord(session_key(id_token), claims.get("sid"), claims["sub"], now, now, ends)
+    )
+    request.session.clear()  # a fresh session: nothing from before the login survives into it
     response = RedirectResponse("/", status_code=303)
     storage(request).save(request, response, id_token)
     return response
@@ -55,16 +104,22 @@ async def callback(request: Request) -> Response:
 
 # region: logout-page
 async def logout(request: Request) -> Response:
-    """Logout: forget the session here, then send the browser to the tenant to end its session too.
+    """Logout: end the session on the server, erase the cookie, then end the tenant's session too.
 
-    Without the second half the tenant's own session cookie stays, and the next Log In signs the user
-    straight back in without showing the login form.
+    Ending the record first is what makes logout real: a copy of the cookie taken before now reads as
+    logged out everywhere the store is shared. Without the tenant's logout, its own session cookie
+    stays, and the next Log In signs the user straight back in without showing the login form.
     """
     settings: Settings = request.app.state.settings
-    # Only a token that passed Check Session goes back to the tenant, as id_token_hint.
-    id_token = storage(request).read(request) if request.user else None
+    id_token = storage(request).read(request)
+    if id_token:
+        await sessions(request).end(session_key(id_token))  # 1. revoke
+    request.session.clear()  # nothing of this session survives into the next one
+    # The token goes to the tenant as id_token_hint only if it passed Check Session; it is revoked here
+    # by now, so the copy in the browser's history is no longer a session credential.
+    hint = id_token if request.user else None
     try:
-        logout_url = await oidc(request).logout_url(id_token, return_to=settings.base_url)
+        logout_url = await oidc(request).logout_url(hint, return_to=settings.base_url)  # 3. end the tenant's
         response: Response = RedirectResponse(logout_url, status_code=303)
     except TenantUnavailable as error:
         response = error_page(
@@ -73,11 +128,36 @@ async def logout(request: Request) -> Response:
             "Logged out of this app only",
             f"{error} Your session at the tenant may still be active: Log In could sign you straight back in.",
         )
-    storage(request).erase(request, response)
+    storage(request).erase(request, response)  # 2. erase
     return response
 
 
 # endregion: logout-page
+
+
+# region: backchannel-logout
+async def backchannel_logout(request: Request) -> Response:
+    """Single logout: the tenant POSTs a signed logout token when the user's tenant session ends.
+
+    Every session of that tenant session (`sid`) — or of that user (`sub`) — ends here, whichever app
+    the user logged out of. A token is accepted once (`jti`) and only while fresh.
+    """
+    form = await read_form(request)
+    try:
+        claims = await oidc(request).verify_logout_token(form.get("logout_token", ""))
+    except TokenError as error:
+        return JSONResponse({"error": "invalid_request", "error_description": str(error)}, 400, NO_STORE)
+    settings: Settings = request.app.state.settings
+    until = claims["iat"] + LOGOUT_TOKEN_MAX_AGE + settings.leeway
+    if not await sessions(request).first_use_of(claims["jti"], until):
+        return JSONResponse(
+            {"error": "invalid_request", "error_description": "This logout token was already used."}, 400, NO_STORE
+        )
+    await sessions(request).end_matching(sid=claims.get("sid"), sub=claims.get("sub"))
+    return Response(status_code=200, headers=NO_STORE)
+
+
+# endregion: backchannel-logout
 
 
 @dataclass(frozen=True)
@@ -87,26 +167,33 @@ class SessionPanel:
     variant: str
     cookie: str
     holds: str
+    store: str
     cookie_bytes: int | None = None  # the rest only while someone is logged in
-    expires_in: str | None = None
-    expires_at: str | None = None
-    expires_iso: str | None = None
+    identity: str | None = None
+    idle_ends_in: str | None = None
+    ends_in: str | None = None
+    ends_at: str | None = None
+    token_expires_iso: str | None = None
 
 
 def session_panel(request: Request) -> SessionPanel:
     variant, holds = request.app.state.variant
     cookie = storage(request).cookie
-    if request.user is None:
-        return SessionPanel(variant, cookie, holds)
-    expires = datetime.fromtimestamp(request.user["exp"], UTC)
-    return SessionPanel(
-        variant,
-        cookie,
-        holds,
+    panel = SessionPanel(variant, cookie, holds, sessions(request).where)
+    record: SessionRecord | None = getattr(request.state, "session_record", None)
+    if request.user is None or record is None:
+        return panel
+    settings: Settings = request.app.state.settings
+    now = request.app.state.clock()
+    idle_ends = record.last_used_at + settings.session_idle_timeout
+    return replace(
+        panel,
         cookie_bytes=len(request.cookies.get(cookie, "")),
-        expires_in=_duration(request.user["exp"] - time.time()),
-        expires_at=expires.strftime("%a %d %b %Y, %H:%M:%S UTC"),
-        expires_iso=expires.isoformat(),
+        identity=f"sid {record.sid}" if record.sid else f"record {record.key[:16]}…",
+        idle_ends_in=_duration(min(idle_ends, record.expires_at) - now),
+        ends_in=_duration(record.expires_at - now),
+        ends_at=datetime.fromtimestamp(record.expires_at, UTC).strftime("%a %d %b %Y, %H:%M:%S UTC"),
+        token_expires_iso=datetime.fromtimestamp(request.user["exp"], UTC).isoformat(),
     )
 
 
@@ -134,11 +221,20 @@ def session_handling_app(
         Route("/login", login),
         Route("/callback", callback),
         Route("/logout", logout),
+        Route("/backchannel-logout", backchannel_logout, methods=["POST"]),
     ]
     templates = Path(__file__).parent / "templates"
     app = build_app(
-        routes, step=step, settings=settings, templates=templates, storage=storage, session_cookie=session_cookie
+        routes,
+        step=step,
+        settings=settings,
+        templates=templates,
+        storage=storage,
+        session_cookie=session_cookie,
+        check_session=check_session,
     )
+    app.state.sessions = open_store(settings.session_store_url, settings.state_dir)
+    app.state.clock = time.time  # tests move time forward instead of sleeping
     app.state.variant = (variant, holds)
     return app
 

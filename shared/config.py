@@ -7,6 +7,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
@@ -35,6 +36,10 @@ class Settings:
     state_dir: Path  # git-ignored folder for the dev tenant and generated secrets
     connection: str = "Username-Password-Authentication"
     leeway: int = LEEWAY_SECONDS
+    # Step 03's server-side session records (03-Session-Handling/README.md says why these defaults).
+    session_store_url: str | None = None  # redis://host:port/db; None: SQLite in state_dir
+    session_idle_timeout: int = 30 * 60  # seconds without a request before a session ends
+    session_absolute_timeout: int = 8 * 60 * 60  # seconds after login when it ends regardless
 
     @property
     def port(self) -> int:
@@ -126,6 +131,7 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | Non
             embedded=True,
             state_dir=state_dir,
             connection=connection,
+            **session_options(env),
         )
 
     missing = [name for name in (*tenant_vars, "APP_SECRET_KEY") if name not in env]
@@ -144,4 +150,23 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | Non
         embedded=False,
         state_dir=state_dir,
         connection=connection,
+        **session_options(env),
     )
+
+
+def session_options(env: Mapping[str, str]) -> dict[str, Any]:
+    """SESSION_STORE_URL, SESSION_IDLE_TIMEOUT and SESSION_ABSOLUTE_TIMEOUT (seconds), checked."""
+    options: dict[str, Any] = {}
+    if url := env.get("SESSION_STORE_URL"):
+        if urlsplit(url).scheme not in ("redis", "rediss", "unix"):
+            raise ConfigError(f"SESSION_STORE_URL={url!r} must be a Redis URL like redis://localhost:6379/0.")
+        options["session_store_url"] = url
+    for name, field in (
+        ("SESSION_IDLE_TIMEOUT", "session_idle_timeout"),
+        ("SESSION_ABSOLUTE_TIMEOUT", "session_absolute_timeout"),
+    ):
+        if name in env:
+            if not env[name].isdigit() or int(env[name]) < 1:
+                raise ConfigError(f"{name}={env[name]!r} must be a number of seconds (e.g. 1800 for 30 minutes).")
+            options[field] = int(env[name])
+    return options

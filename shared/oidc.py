@@ -122,6 +122,16 @@ class OidcClient:
                 raise TenantUnavailable(self.settings.issuer) from error
             raise
 
+    async def verify_logout_token(self, logout_token: str) -> Claims:
+        """Verify a Back-Channel Logout token (raises TokenError); the tenant down raises TenantUnavailable."""
+        verifier = await self.verifier()
+        try:
+            return await verifier.verify_logout_token(logout_token)
+        except TokenError as error:
+            if isinstance(error.__cause__, httpx2.HTTPError):
+                raise TenantUnavailable(self.settings.issuer) from error
+            raise
+
     async def warm_up(self) -> None:
         """Load discovery and the JWKS before the first visitor needs them."""
         verifier = await self.verifier()

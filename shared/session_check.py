@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -53,6 +54,12 @@ class CheckSession:
             # logged out; Log In and Log Out say what is wrong.
             scope["user"] = None
             await self.app(scope, receive, send)
+            return
+        except HTTPException as error:
+            # E.g. a session store that does not answer (503): raised before the routes, where Starlette's
+            # ExceptionMiddleware cannot see it, so the app's own handler draws the page. Never a 500.
+            response: Response = await request.app.exception_handlers[HTTPException](request, error)
+            await response(scope, receive, send)
             return
         if not id_token or scope["user"] is not None:
             await self.app(scope, receive, send)

@@ -15,6 +15,8 @@ from joserfc.errors import JoseError
 from joserfc.jwk import RSAKey
 
 ALGORITHMS = ("RS256",)  # Auth0 signs id_tokens with RS256; never "none", never HS256 with a public key
+BACKCHANNEL_LOGOUT_EVENT = "http://schemas.openid.net/event/backchannel-logout"
+LOGOUT_TOKEN_MAX_AGE = 120  # seconds: a logout token is delivered at once; an old one is a replay
 REFETCH_COOLDOWN = 60.0  # seconds between JWKS re-fetches caused by unknown `kid`s
 CACHE_SIZE = 10_000
 
@@ -80,6 +82,43 @@ class IdTokenVerifier:
         if nonce is not None and not hmac.compare_digest(str(claims.get("nonce", "")), nonce):
             raise TokenError("The id_token's nonce does not match this login.")
         self._remember(token, claims)
+        return claims
+
+    async def verify_logout_token(self, token: str) -> Claims:
+        """Check a Back-Channel Logout token as OpenID Connect Back-Channel Logout 1.0 §2.6 says.
+
+        Signature and `iss`/`aud` as for an id_token; `iat` recent; the back-channel `events` member;
+        `sid` and/or `sub`; never a `nonce` (so an id_token cannot pass as a logout token); `typ`,
+        when present, `logout+jwt`. The caller refuses a `jti` it has seen before.
+        """
+        claims = await self._verify_signature(token)
+        header = jws.extract_compact(token.encode("ascii")).protected
+        if "typ" in header and str(header["typ"]).lower() not in ("logout+jwt", "application/logout+jwt"):
+            raise TokenError("The logout token's typ is not logout+jwt.")
+        now = self.clock()
+        registry = jwt.JWTClaimsRegistry(
+            now=int(now),
+            leeway=self.leeway,
+            iss={"essential": True, "value": self.issuer},
+            aud={"essential": True, "value": self.client_id},
+            iat={"essential": True},
+            jti={"essential": True},
+        )
+        try:
+            registry.validate(claims)
+        except JoseError as error:
+            raise TokenError(f"The logout token was refused: {error.description or error.error}.") from error
+        if not isinstance(claims["iat"], int) or now - claims["iat"] > LOGOUT_TOKEN_MAX_AGE + self.leeway:
+            raise TokenError("The logout token is too old.")
+        events = claims.get("events")
+        if not isinstance(events, dict) or not isinstance(events.get(BACKCHANNEL_LOGOUT_EVENT), dict):
+            raise TokenError("The logout token has no back-channel logout event.")
+        if not isinstance(claims.get("sid"), str) and not isinstance(claims.get("sub"), str):
+            raise TokenError("The logout token names no session (sid) and no user (sub).")
+        if "nonce" in claims:
+            raise TokenError("The logout token carries a nonce: it is not a logout token.")
+        if not isinstance(claims["jti"], str):
+            raise TokenError("The logout token's jti is not a string.")
         return claims
 
     async def _verify_signature(self, token: str) -> Claims:

@@ -15,6 +15,7 @@ import pytest
 from shared.config import Settings
 from shared.dev_tenant import DEV_CLIENT_ID, Tenant, dev_client_secret
 from tests.support.forms import password_form
+from tests.support.redis_server import redis_server_path, running_redis
 from tests.support.servers import free_port, serve
 from tests.support.steps import load_step
 
@@ -101,6 +102,17 @@ def hosted_login(client: httpx2.Client, app_url: str, email: str, password: str)
     data[form.field_named(type_="email") or form.field_named(contains="email") or "username"] = email
     data[form.field_named(type_="password")] = password
     return client.post(form.action, data=data, follow_redirects=True)
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory) -> Iterator[str]:
+    """A real redis-server for the whole run; skipped without one, except under CI where it must exist."""
+    if not redis_server_path():
+        if os.environ.get("CI"):
+            pytest.fail("redis-server is missing; .ci/run installs it with apt-get install redis-server")
+        pytest.skip("redis-server is not installed (apt-get install redis-server)")
+    with running_redis(tmp_path_factory.mktemp("redis")) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -32,7 +32,7 @@ def test_create_check_and_end_a_session(page, serve_step, tenant, variant):
         log_in_on_the_hosted_page(page)
         page.wait_for_selector("#btn-logout")
         assert "Welcome demo" in page.inner_text("#welcome")
-        assert "Session expires" in page.inner_text("#session-panel")
+        assert "Ends at the latest" in page.inner_text("#session-panel")
 
         page.reload()  # Check Session: the session survives a reload
         page.wait_for_selector("#btn-logout")

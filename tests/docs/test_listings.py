@@ -59,9 +59,10 @@ def test_step_03_readme_quotes_each_move_and_each_variant_from_its_own_folder():
     for move in ("create-session", "check-session", "logout"):
         assert ("03-Session-Handling/wrapper_app.py", move) in quoted, f"wrapper_app.py#{move} is not quoted"
     assert ("03-Session-Handling/cookie_app.py", "app") in quoted
-    # The lesson lives in the step's folder: only the token verifier is quoted from shared/.
+    # The lesson lives in the step's folder: besides the verifier in shared/, only the test that proves
+    # the replay is quoted from elsewhere.
     outside = {listing.path for listing in listings if not listing.path.startswith("03-Session-Handling/")}
-    assert outside <= {"shared/tokens.py"}, outside
+    assert outside <= {"shared/tokens.py", "tests/steps/test_03_sessions_that_end.py"}, outside
 
 
 # The checker itself: each way a listing can go wrong is reported, with where and what to do.

@@ -26,7 +26,9 @@ def test_after_a_reset_the_last_groups_browser_is_logged_out_and_the_demo_user_w
         assert Path(step_env["DEV_TENANT_STATE_DIR"], "tenant.sqlite3").exists()
         home = browser.get(f"{next_group.url}/")
         assert 'id="btn-login"' in home.text, home.text
-        assert COOKIES["01-Login/app.py"].holder not in browser.cookies, "the old token's cookie should have been deleted"
+        assert COOKIES["01-Login/app.py"].holder not in browser.cookies, (
+            "the old token's cookie should have been deleted"
+        )
 
         login_page = browser.get(f"{next_group.url}/login", follow_redirects=True)
         assert 'type="password"' in login_page.text, "the tenant should ask for the password again"

@@ -141,8 +141,11 @@ def test_panel_shows_the_variant_the_user_and_when_the_session_expires(app, http
     assert ("plain cookie" if variant is COOKIE else "SessionMiddleware") in page.text
     assert "Demo User &lt;demo@example.com&gt;" in page.text
     assert f'<time datetime="{expires}">' in page.text
-    assert re.search(r"in (9 h 59|10 h 0) min", page.text), page.text
+    # The defaults: 30 minutes idle, 8 hours at most (shorter than the token's 10 hours).
+    assert re.search(r'id="session-idle">in (29 min \d+ s|30 min 0 s) without', page.text), page.text
+    assert re.search(r"in (7 h 59|8 h 0) min", page.text), page.text
     assert "of the 4096 bytes" in page.text
+    assert 'id="session-identity"><code>sid ' in page.text  # the dev tenant sends a sid
 
 
 # ---- Check Session ------------------------------------------------------------------------------

@@ -1,0 +1,238 @@
+"""The server's record of each session, so that a session can end before its cookie does.
+
+A cookie is a copy: deleting it at logout only asks the browser to forget it, and any copy taken
+before (a stolen cookie, a browser history entry holding the id_token) would still log in until the
+token's `exp`. So the server keeps one record per login — when it started, when it was last used —
+and Check Session refuses a cookie whose record is gone. Logout deletes the record first.
+
+Two stores with the same methods:
+- SqliteStore: a file in the state folder (the default; nothing to start). Instances on one machine
+  share it.
+- RedisStore: SESSION_STORE_URL=redis://…, for instances on several machines behind a load balancer.
+
+Records are keyed by a SHA-256 of the id_token, never by the token itself: a leaked store holds no
+credential. Each record also keeps the tenant's `sid` and the user's `sub`, so a back-channel logout
+from the tenant can end every session of that tenant session or user.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import redis.asyncio as redis
+from redis.exceptions import RedisError
+from starlette.exceptions import HTTPException
+
+
+class StoreUnavailable(HTTPException):
+    """The session store did not answer: a 503 page naming it. A session is never trusted unchecked."""
+
+    def __init__(self, where: str) -> None:
+        super().__init__(
+            503,
+            f"The session store ({where}) did not answer, so this app cannot tell whether your session is still "
+            "valid. Try again in a moment; if it persists, check that the store is running.",
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRecord:
+    key: str  # session_key(id_token)
+    sid: str | None  # the tenant's session id from the id_token, when it sends one
+    sub: str  # the user
+    started_at: float
+    last_used_at: float
+    expires_at: float  # the absolute end: the earlier of the absolute timeout and the token's exp
+
+
+def session_key(id_token: str) -> str:
+    return hashlib.sha256(id_token.encode()).hexdigest()
+
+
+class SessionStore(Protocol):
+    where: str  # for messages: the file or the Redis URL (without a password)
+
+    async def start(self, record: SessionRecord) -> None: ...
+
+    async def get(self, key: str) -> SessionRecord | None: ...
+
+    async def touch(self, record: SessionRecord, now: float) -> None: ...
+
+    async def end(self, key: str) -> None: ...
+
+    async def end_matching(self, *, sid: str | None, sub: str | None) -> int: ...
+
+    async def first_use_of(self, jti: str, until: float) -> bool: ...
+
+    async def close(self) -> None: ...
+
+
+class SqliteStore:
+    """Records in a SQLite file. Each call is one indexed statement on a local file (microseconds), so
+    it runs on the event loop directly; a lock held longer than `busy_timeout` is a 503, not a wait."""
+
+    def __init__(self, path: Path, *, busy_timeout: float = 0.5) -> None:
+        self.path = path
+        self.where = f"SQLite file {path.parent.name}/{path.name}"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None, check_same_thread=False)
+        path.chmod(0o600)
+        try:
+            self.db.executescript(
+                """
+                PRAGMA journal_mode = WAL;
+                CREATE TABLE IF NOT EXISTS sessions (
+                    key TEXT PRIMARY KEY, sid TEXT, sub TEXT NOT NULL,
+                    started_at REAL NOT NULL, last_used_at REAL NOT NULL, expires_at REAL NOT NULL);
+                CREATE INDEX IF NOT EXISTS sessions_sid ON sessions (sid);
+                CREATE INDEX IF NOT EXISTS sessions_sub ON sessions (sub);
+                CREATE TABLE IF NOT EXISTS logout_tokens (jti TEXT PRIMARY KEY, until REAL NOT NULL);
+                """
+            )
+        except sqlite3.Error as error:
+            raise StoreUnavailable(self.where) from error
+
+    def _run(self, sql: str, params: tuple[object, ...] = ()) -> sqlite3.Cursor:
+        try:
+            return self.db.execute(sql, params)
+        except sqlite3.Error as error:  # "database is locked", a deleted or read-only file, …
+            raise StoreUnavailable(self.where) from error
+
+    async def start(self, record: SessionRecord) -> None:
+        # Purging expired records here bounds the table by the logins of one absolute timeout.
+        self._run("DELETE FROM sessions WHERE expires_at < ?", (record.started_at,))
+        self._run("DELETE FROM logout_tokens WHERE until < ?", (record.started_at,))
+        self._run(
+            "INSERT OR REPLACE INTO sessions VALUES (?, ?, ?, ?, ?, ?)",
+            (record.key, record.sid, record.sub, record.started_at, record.last_used_at, record.expires_at),
+        )
+
+    async def get(self, key: str) -> SessionRecord | None:
+        row = self._run("SELECT * FROM sessions WHERE key = ?", (key,)).fetchone()
+        return SessionRecord(*row) if row else None
+
+    async def touch(self, record: SessionRecord, now: float) -> None:
+        self._run("UPDATE sessions SET last_used_at = ? WHERE key = ?", (now, record.key))
+
+    async def end(self, key: str) -> None:
+        self._run("DELETE FROM sessions WHERE key = ?", (key,))
+
+    async def end_matching(self, *, sid: str | None, sub: str | None) -> int:
+        # Back-Channel Logout §2.7: with a sid, end that tenant session; with only a sub, all of the user's.
+        if sid:
+            return self._run("DELETE FROM sessions WHERE sid = ?", (sid,)).rowcount
+        return self._run("DELETE FROM sessions WHERE sub = ?", (sub,)).rowcount
+
+    async def first_use_of(self, jti: str, until: float) -> bool:
+        return self._run("INSERT OR IGNORE INTO logout_tokens VALUES (?, ?)", (jti, until)).rowcount == 1
+
+    async def close(self) -> None:
+        self.db.close()
+
+
+class RedisStore:
+    """Records in Redis (redis-py's asyncio client): every instance sharing the server shares logouts.
+
+    A record is a hash that Redis itself deletes at its absolute end (EXPIREAT); two sets index the
+    records of one `sid` and one `sub` for back-channel logout.
+    """
+
+    def __init__(self, url: str, *, prefix: str = "step03") -> None:
+        parts = redis.Redis.from_url(url).connection_pool.connection_kwargs
+        self.where = f"Redis at {parts.get('host', parts.get('path', url))}:{parts.get('port', '')}".rstrip(":")
+        # Short timeouts: a store that does not answer must become a 503 page quickly, not a hung request.
+        self.redis = redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1, decode_responses=True)
+        self.prefix = prefix
+
+    def _key(self, kind: str, name: str) -> str:
+        return f"{self.prefix}:{kind}:{name}"
+
+    async def start(self, record: SessionRecord) -> None:
+        until = int(record.expires_at) + 1
+        fields = {
+            "sid": record.sid or "",
+            "sub": record.sub,
+            "started_at": record.started_at,
+            "last_used_at": record.last_used_at,
+            "expires_at": record.expires_at,
+        }
+        try:
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.hset(self._key("session", record.key), mapping=fields)  # type: ignore[arg-type]  # redis-py's key type is invariant
+                pipe.expireat(self._key("session", record.key), until)
+                for kind, value in (("sid", record.sid), ("sub", record.sub)):
+                    if value:
+                        pipe.sadd(self._key(kind, value), record.key)
+                        pipe.expireat(self._key(kind, value), until, gt=True)
+                        pipe.expireat(self._key(kind, value), until, nx=True)
+                await pipe.execute()
+        except RedisError as error:
+            raise StoreUnavailable(self.where) from error
+
+    async def get(self, key: str) -> SessionRecord | None:
+        try:
+            fields = {
+                str(name): str(value) for name, value in (await self.redis.hgetall(self._key("session", key))).items()
+            }
+        except RedisError as error:
+            raise StoreUnavailable(self.where) from error
+        if "sub" not in fields:  # none, or only a touch that raced a logout
+            return None
+        return SessionRecord(
+            key,
+            str(fields["sid"]) or None,
+            str(fields["sub"]),
+            float(fields["started_at"]),
+            float(fields["last_used_at"]),
+            float(fields["expires_at"]),
+        )
+
+    async def touch(self, record: SessionRecord, now: float) -> None:
+        key = self._key("session", record.key)
+        try:
+            # If a logout deleted the record meanwhile, this writes a lone field that get() ignores and
+            # that expires with the session: a touch never brings a session back.
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.hset(key, "last_used_at", now)
+                pipe.expireat(key, int(record.expires_at) + 1)
+                await pipe.execute()
+        except RedisError as error:
+            raise StoreUnavailable(self.where) from error
+
+    async def end(self, key: str) -> None:
+        try:
+            await self.redis.delete(self._key("session", key))
+        except RedisError as error:
+            raise StoreUnavailable(self.where) from error
+
+    async def end_matching(self, *, sid: str | None, sub: str | None) -> int:
+        index = self._key("sid", sid) if sid else self._key("sub", sub or "")
+        try:
+            keys = await self.redis.smembers(index)
+            if not keys:
+                return 0
+            ended: int = await self.redis.delete(*(self._key("session", str(key)) for key in keys))
+            await self.redis.delete(index)
+        except RedisError as error:
+            raise StoreUnavailable(self.where) from error
+        return ended
+
+    async def first_use_of(self, jti: str, until: float) -> bool:
+        try:
+            return bool(await self.redis.set(self._key("jti", jti), 1, nx=True, exat=int(until) + 1))
+        except RedisError as error:
+            raise StoreUnavailable(self.where) from error
+
+    async def close(self) -> None:
+        await self.redis.aclose()
+
+
+def open_store(url: str | None, state_dir: Path) -> SessionStore:
+    """SESSION_STORE_URL's Redis when set, else the SQLite file in the state folder."""
+    if url:
+        return RedisStore(url)
+    return SqliteStore(state_dir / "sessions.sqlite3")
