@@ -49,7 +49,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib.metadata import version
 from pathlib import Path
 from typing import IO, Any
@@ -58,6 +58,7 @@ from urllib.parse import urljoin
 import httpx2
 
 from shared.dev_tenant import DEV_CLIENT_ID, dev_client_secret
+from tests.support.redis_server import redis_server_path, running_redis
 
 
 @dataclass(frozen=True)
@@ -74,9 +75,11 @@ class App:
 STEPS = (
     App("cookie", "03-Session-Handling/cookie_app.py", "step03_cookie_id_token"),
     App("wrapper", "03-Session-Handling/wrapper_app.py", "step03_wrapper_session"),
-    # A variant configuration is one more line, e.g.:
-    # App("wrapper_redis", "03-Session-Handling/wrapper_app.py", "step03_wrapper_session", {"SESSION_STORE": "redis://…"}),
 )
+# With a redis-server on the machine, both again with the session records in Redis (SESSION_STORE_URL):
+# session_ratio_cookie_redis, vs_quickstart_wrapper_redis, … and revocation_ms across two instances.
+REDIS_STEPS = tuple(replace(app, name=f"{app.name}_redis") for app in STEPS)
+REVOCATION_TRIALS = 50
 QUICKSTART = App("quickstart", "benchmarks/baseline_quickstart.py", "session", baseline=True)
 NAIVE = App("naive", "benchmarks/baseline_naive.py", "id_token", baseline=True)
 BASELINES = (QUICKSTART, NAIVE)
@@ -499,6 +502,31 @@ def measure_logins(running: dict[str, Running], rounds: int, seconds: float) -> 
     return results
 
 
+async def revocation_latencies(first: Running, second: Running, trials: int) -> list[float]:
+    """Milliseconds from Log Out on `first` to `second` (sharing its Redis) refusing a copy of the cookie."""
+    browser = await logged_in_browser(first.url)
+    name = first.app.cookie
+    times = []
+    try:
+        async with httpx2.AsyncClient(timeout=10) as client:
+            for _ in range(trials):
+                await sso_login(browser, first.url)
+                stolen = {"cookie": f"{name}={browser.cookies[name]}"}
+                assert 'id="btn-logout"' in (await client.get(f"{second.url}/", headers=stolen)).text
+                started = time.perf_counter()
+                # Log Out, not following the redirect to the tenant: its SSO session stays for the next trial.
+                await client.get(f"{first.url}/logout", headers=stolen)
+                # Revocation is synchronous (the record is gone before Log Out answers): the first try
+                # should already be refused. Up to 1,000 tries shows it if it were not.
+                for _ in range(1000):
+                    if 'id="btn-logout"' not in (await client.get(f"{second.url}/", headers=stolen)).text:
+                        break
+                times.append((time.perf_counter() - started) * 1000)
+    finally:
+        browser.close()
+    return times
+
+
 def measure_memory(running: Running, tenant: Tenant, logins: int, forged: int) -> dict[str, float]:
     """VmRSS growth over `logins` SSO logins plus `forged` distinct forged cookies."""
     name = running.app.name
@@ -513,7 +541,24 @@ def measure_memory(running: Running, tenant: Tenant, logins: int, forged: int) -
     return {f"rss_mb_{name}": round(after, 1), f"rss_growth_mb_{name}": round(after - before, 1)}
 
 
-def run(seconds: float, rounds: int, login_rounds: int, memory_logins: int, memory_forged: int) -> dict[str, object]:
+@contextmanager
+def redis_server(directory: Path) -> Iterator[str | None]:
+    """A redis-server on a free port for the *_redis rows (the tests' helper), or None when not installed."""
+    if not redis_server_path():
+        yield None
+        return
+    with running_redis(directory) as url:
+        yield url
+
+
+def run(
+    seconds: float,
+    rounds: int,
+    login_rounds: int,
+    memory_logins: int,
+    memory_forged: int,
+    revocation_trials: int = REVOCATION_TRIALS,
+) -> dict[str, object]:
     results: dict[str, object] = {}
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="bench-tenant-") as state_dir:
@@ -525,7 +570,13 @@ def run(seconds: float, rounds: int, login_rounds: int, memory_logins: int, memo
                 # The steps start one at a time, each followed by a login, so that JWKS fetches can be told apart.
                 running: dict[str, Running] = {}
                 jwks: dict[str, int] = {}
-                for app in (*STEPS, *BASELINES):
+                steps: tuple[App, ...] = STEPS
+                redis_url = stack.enter_context(redis_server(Path(state_dir)))
+                if redis_url:
+                    steps += tuple(replace(app, env={"SESSION_STORE_URL": redis_url}) for app in REDIS_STEPS)
+                else:
+                    results["redis"] = "skipped: no redis-server on this machine (apt-get install redis-server)"
+                for app in (*steps, *BASELINES):
                     log(f"starting {app.name}")
                     before = tenant.stats()["jwks"]
                     port = free_port()
@@ -541,7 +592,18 @@ def run(seconds: float, rounds: int, login_rounds: int, memory_logins: int, memo
                 results.update(measure_logins(running, login_rounds, seconds))
                 # Any fetch from here on cannot be told apart, so it counts against every step: an upper bound.
                 shared = tenant.stats()["jwks"] - shared_start
-                results["jwks_fetches"] = max(jwks[app.name] for app in STEPS) + shared
+                results["jwks_fetches"] = max(jwks[app.name] for app in steps) + shared
+
+                if redis_url:
+                    log("revocation across two instances sharing Redis")
+                    first = running["cookie_redis"]
+                    port = free_port()
+                    second_server = stack.enter_context(process(*app_command(first.app, tenant, port)))
+                    wait_for(second_server, port)
+                    second = Running(first.app, second_server, port)
+                    ms = sorted(asyncio.run(revocation_latencies(first, second, revocation_trials)))
+                    results["revocation_ms_p50"] = round(statistics.median(ms), 2)
+                    results["revocation_ms"] = round(ms[max(0, int(len(ms) * 0.95) - 1)], 2)
 
                 memory: dict[str, float] = {}
                 for name in MEMORY_STEPS:
@@ -580,9 +642,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--memory-forged", type=int, default=10_000, help="forged session cookies per step for rss_growth_mb"
     )
+    parser.add_argument(
+        "--revocations", type=int, default=REVOCATION_TRIALS, help="logouts timed for revocation_ms (default 50)"
+    )
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the JSON object to PATH")
     args = parser.parse_args(argv)
-    results = run(args.seconds, args.rounds, args.logins, args.memory_logins, args.memory_forged)
+    results = run(args.seconds, args.rounds, args.logins, args.memory_logins, args.memory_forged, args.revocations)
     text = json.dumps(results, indent=2)
     print(text)
     if args.json:
