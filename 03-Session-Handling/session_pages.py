@@ -45,6 +45,7 @@ async def login(request: Request) -> Response:
 async def callback(request: Request) -> Response:
     """Create Session: finish the login (state, code, verified id_token), then let the variant store the id_token."""
     id_token, _claims = await oidc(request).finish_login(request)
+    request.session.clear()  # a fresh session: nothing planted before the login carries into it
     response = RedirectResponse("/", status_code=303)
     storage(request).save(request, response, id_token)
     return response
@@ -74,6 +75,7 @@ async def logout(request: Request) -> Response:
             f"{error} Your session at the tenant may still be active: Log In could sign you straight back in.",
         )
     storage(request).erase(request, response)
+    request.session.clear()  # and the rest of the session: the next visitor starts afresh
     return response
 
 
