@@ -43,6 +43,7 @@ async def login(request: Request) -> Response:
 async def callback(request: Request) -> Response:
     """Finish the login: check state, exchange the code, verify the id_token, then store it."""
     id_token, _claims = await oidc(request).finish_login(request)
+    request.session.clear()  # a fresh session: nothing planted before the login carries into it
     response = RedirectResponse("/", status_code=303)
     storage(request).save(request, response, id_token)
     return response
@@ -56,6 +57,7 @@ async def logout(request: Request) -> Response:
     """Forget the id_token in this app. (Step 03 also ends the session at the tenant.)"""
     response = RedirectResponse("/", status_code=303)
     storage(request).erase(request, response)
+    request.session.clear()  # and the rest of the session: the next visitor starts afresh
     return response
 
 

@@ -100,15 +100,21 @@ async def signup(request: Request) -> Response:
 async def remember(request: Request, id_token: str) -> Response:
     """Verify the id_token like any other (no nonce: this grant has no redirect), store it, go home."""
     try:
-        await oidc(request).verify(id_token)
+        await oidc(request).verify(id_token, from_tenant=True)  # the tenant's answer, not a cookie
     except TokenError as error:
         raise LoginError(str(error), status=401, title="Login refused") from error
+    request.session.clear()  # a fresh session, and so a new CSRF token: nothing from before carries over
     response = RedirectResponse("/", status_code=303)
     storage(request).save(request, response, id_token)
     return response
 
 
 # endregion: remember
+
+
+async def back_to_the_form(request: Request) -> Response:
+    """A plain GET of /login or /signup (Enter in the address bar after a form error): show the form."""
+    return RedirectResponse("/", status_code=303)
 
 
 # region: google
@@ -120,6 +126,7 @@ async def login_with_google(request: Request) -> Response:
 async def callback(request: Request) -> Response:
     """Finish the Google login: check state, exchange the code, verify the id_token, then store it."""
     id_token, _claims = await oidc(request).finish_login(request)
+    request.session.clear()  # a fresh session: nothing planted before the login carries into it
     response = RedirectResponse("/", status_code=303)
     storage(request).save(request, response, id_token)
     return response
@@ -133,6 +140,7 @@ async def logout(request: Request) -> Response:
     """Forget the id_token in this app. (Step 03 also ends the session at the tenant.)"""
     response = RedirectResponse("/", status_code=303)
     storage(request).erase(request, response)
+    request.session.clear()  # and the rest of the session: the next visitor starts afresh
     return response
 
 
@@ -146,6 +154,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/", homepage),
         Route("/login", login, methods=["POST"]),
         Route("/signup", signup, methods=["POST"]),
+        Route("/login", back_to_the_form),  # after a form error the address bar says /login
+        Route("/signup", back_to_the_form),
         Route("/login/google", login_with_google),
         Route("/callback", callback),
         Route("/logout", logout),

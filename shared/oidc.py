@@ -112,11 +112,14 @@ class OidcClient:
                     )
         return self._verifier
 
-    async def verify(self, id_token: str, *, nonce: str | None = None) -> Claims:
-        """Verify an id_token (raises TokenError); the tenant being down raises TenantUnavailable."""
+    async def verify(self, id_token: str, *, nonce: str | None = None, from_tenant: bool = False) -> Claims:
+        """Verify an id_token (raises TokenError); the tenant being down raises TenantUnavailable.
+
+        `from_tenant`: the token is the tenant's answer to a login, not read back from a cookie.
+        """
         verifier = await self.verifier()
         try:
-            return await verifier.verify(id_token, nonce=nonce)
+            return await verifier.verify(id_token, nonce=nonce, from_tenant=from_tenant)
         except TokenError as error:
             if isinstance(error.__cause__, httpx2.HTTPError):
                 raise TenantUnavailable(self.settings.issuer) from error
@@ -197,7 +200,7 @@ class OidcClient:
         if not isinstance(token.get("id_token"), str):
             raise LoginError("The tenant sent no id_token.", status=401, title="Login refused")
         try:
-            claims = await self.verify(token["id_token"], nonce=login["nonce"])
+            claims = await self.verify(token["id_token"], nonce=login["nonce"], from_tenant=True)
         except TokenError as error:
             raise LoginError(str(error), status=401, title="Login refused") from error
         return token["id_token"], claims

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import jinja2
 from starlette.exceptions import HTTPException
@@ -12,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
+from shared import headers
 from shared.oidc import LoginError, TenantUnavailable
 from shared.storage import SessionTooLarge
 
@@ -45,8 +47,11 @@ async def login_error(request: Request, exc: Exception) -> Response:
 
 async def tenant_unavailable(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, TenantUnavailable)
-    hint = " Is the dev tenant running?" if request.app.state.settings.embedded else ""
-    return error_page(request, 503, "Identity provider unreachable", f"{exc}{hint} Try again in a moment.")
+    settings = request.app.state.settings
+    hint = " Is the dev tenant running?" if settings.embedded else ""
+    # At the callback the login's state is already spent: reloading would only say "no login in progress".
+    again = "Start again from Log In" if request.url.path == urlsplit(settings.redirect_uri).path else "Try again"
+    return error_page(request, 503, "Identity provider unreachable", f"{exc}{hint} {again} in a moment.")
 
 
 async def session_too_large(request: Request, exc: Exception) -> Response:
@@ -59,13 +64,16 @@ async def http_error(request: Request, exc: Exception) -> Response:
     title = titles.get(exc.status_code, "Request refused")
     response = error_page(request, exc.status_code, title, exc.detail)
     response.headers.update(exc.headers or {})  # e.g. the Allow header of a 405
+    if exc.status_code == 405 and "allow" not in response.headers:
+        response.headers["allow"] = "GET, HEAD"  # StaticFiles refuses other methods without saying so
     return response
 
 
 async def server_error(request: Request, exc: Exception) -> Response:
     log.exception("Unhandled error on %s", request.url.path)
     message = "The app hit an unexpected error; the console has the details."
-    return error_page(request, 500, "Something went wrong", message)
+    # Starlette sends this page from outside every middleware: it gets the headers here.
+    return headers.add_to(error_page(request, 500, "Something went wrong", message), request.app.state.settings)
 
 
 ERROR_PAGES = {

@@ -42,8 +42,9 @@ class IdTokenVerifier:
     """Verify id_tokens against the tenant's JWKS: signature, algorithm, iss, aud/azp, times, nonce.
 
     The JWKS is fetched once per process. A token whose `kid` is unknown causes one re-fetch
-    (key rotation), at most once per REFETCH_COOLDOWN, so a flood of made-up `kid`s cannot turn
-    into a flood of requests to the tenant. Verified tokens are remembered until their `exp`, so a
+    (key rotation): at most once per REFETCH_COOLDOWN for tokens read back from a cookie, so a flood
+    of made-up `kid`s cannot turn into a flood of requests to the tenant. A token the app just
+    received from the tenant itself (`from_tenant`) may always cause one: see `_refetch_keys`. Verified tokens are remembered until their `exp`, so a
     logged-in request in steady state does no RSA work.
     """
 
@@ -69,15 +70,18 @@ class IdTokenVerifier:
         self._lock = asyncio.Lock()
         self._verified: OrderedDict[str, Claims] = OrderedDict()
 
-    async def verify(self, token: str, *, nonce: str | None = None) -> Claims:
-        """Return the token's claims, or raise TokenError saying why it is refused."""
+    async def verify(self, token: str, *, nonce: str | None = None, from_tenant: bool = False) -> Claims:
+        """Return the token's claims, or raise TokenError saying why it is refused.
+
+        `from_tenant`: the token came straight from the tenant's token endpoint (a login), not from a cookie.
+        """
         now = self.clock()
         claims = self._verified.get(token)
         if claims is not None and nonce is None:
             if now < claims["exp"]:
                 return claims
             del self._verified[token]
-        claims = await self._verify_signature(token)
+        claims = await self._verify_signature(token, from_tenant)
         self._check_claims(claims, now)
         if nonce is not None and not hmac.compare_digest(str(claims.get("nonce", "")), nonce):
             raise TokenError("The id_token's nonce does not match this login.")
@@ -91,7 +95,7 @@ class IdTokenVerifier:
         `sid` and/or `sub`; never a `nonce` (so an id_token cannot pass as a logout token); `typ`,
         when present, `logout+jwt`. The caller refuses a `jti` it has seen before.
         """
-        claims = await self._verify_signature(token)
+        claims = await self._verify_signature(token, from_tenant=False)  # anyone can POST one: the cooldown applies
         header = jws.extract_compact(token.encode("ascii")).protected
         if "typ" in header and str(header["typ"]).lower() not in ("logout+jwt", "application/logout+jwt"):
             raise TokenError("The logout token's typ is not logout+jwt.")
@@ -121,7 +125,7 @@ class IdTokenVerifier:
             raise TokenError("The logout token's jti is not a string.")
         return claims
 
-    async def _verify_signature(self, token: str) -> Claims:
+    async def _verify_signature(self, token: str, from_tenant: bool) -> Claims:
         try:
             header = jws.extract_compact(token.encode("ascii")).protected
         except (JoseError, ValueError, UnicodeError) as error:
@@ -130,7 +134,7 @@ class IdTokenVerifier:
             raise TokenError(
                 f"The id_token is signed with {header.get('alg')!r}; only {', '.join(ALGORITHMS)} is accepted."
             )
-        key = await self._key_for(header.get("kid"))
+        key = await self._key_for(header.get("kid"), from_tenant)
         try:
             return Claims(jwt.decode(token, key, algorithms=list(ALGORITHMS)).claims)
         except JoseError as error:
@@ -157,11 +161,11 @@ class IdTokenVerifier:
         if "azp" in claims and claims["azp"] != self.client_id:
             raise TokenError("The id_token was issued to another application (azp).")
 
-    async def _key_for(self, kid: str | None) -> RSAKey:
+    async def _key_for(self, kid: str | None, from_tenant: bool) -> RSAKey:
         keys = await self.load_keys()
         key = self._pick(keys, kid)
         if key is None and kid is not None:
-            keys = await self._refetch_keys()
+            keys = await self._refetch_keys(kid, from_tenant)
             key = self._pick(keys, kid)
         if key is None:
             if kid is None:
@@ -187,11 +191,22 @@ class IdTokenVerifier:
                     self._keys = await self._fetch()
         return self._keys
 
-    async def _refetch_keys(self) -> list[PublishedKey]:
+    async def _refetch_keys(self, kid: str, from_tenant: bool) -> list[PublishedKey]:
+        """Fetch the JWKS again for an unknown `kid`, unless the cooldown says not yet.
+
+        Anyone can send a cookie naming a random `kid`, so those re-fetches share one cooldown; if a
+        login's token had to wait for it too, one anonymous request right after a key rotation would
+        make every login fail for a minute. A token from the tenant's token endpoint (the app asked for
+        it, server to server) cannot be forged by a visitor, so it skips the cooldown: at most one
+        re-fetch per real login, which the tenant's own login limits already bound.
+        """
         async with self._lock:
+            if self._keys is not None and self._pick(self._keys, kid) is not None:
+                return self._keys  # another request re-fetched while this one waited for the lock
             now = time.monotonic()
-            if self._last_refetch is None or now - self._last_refetch >= REFETCH_COOLDOWN:
-                self._last_refetch = now
+            if from_tenant or self._last_refetch is None or now - self._last_refetch >= REFETCH_COOLDOWN:
+                if not from_tenant:
+                    self._last_refetch = now
                 self._keys = await self._fetch()
         return self._keys or []
 

@@ -69,7 +69,10 @@ class Logout:
         client = self.tenant.clients.get(client_id or "")
         if client is None or not client.allows_logout(target):
             return self._end_session(request, not_allowed('"post_logout_redirect_uri" parameter', target))
-        return self._end_session(request, redirect_to_client(target, {"state": params.get("state")}))
+        # Back to exactly the registered URL: no empty "?" when there is no state to carry.
+        state = params.get("state")
+        back = redirect_to_client(target, {"state": state}) if state else RedirectResponse(target, status_code=302)
+        return self._end_session(request, back)
 
     def _client_from_hint(self, hint: str | None) -> str | None:
         """The client an id_token we signed was for; expired hints count, as the spec allows."""

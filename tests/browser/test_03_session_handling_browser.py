@@ -48,3 +48,21 @@ def test_create_check_and_end_a_session(page, serve_step, tenant, variant):
         page.click("#btn-login")  # the tenant's session ended too: the hosted form, not an instant login
         page.get_by_label("Password").wait_for()
         assert not page.url.startswith(app)
+
+
+@pytest.mark.parametrize("variant", ["cookie_app.py", "wrapper_app.py"])
+def test_back_after_log_out_shows_the_logged_out_page(page, serve_step, variant):
+    """On a shared laptop, Back must not bring the last person's name and email out of the cache."""
+    with serve_step(f"03-Session-Handling/{variant}") as app:
+        page.goto(f"{app}/")
+        page.click("#btn-login")
+        log_in_on_the_hosted_page(page)
+        page.wait_for_selector("#btn-logout")
+        page.click("#btn-logout")
+        page.wait_for_selector("#btn-login")
+        assert page.url == f"{app}/"  # exactly the app's URL, not /?
+
+        page.go_back()  # to the history entry that showed the logged-in page
+        page.wait_for_selector("#btn-login")
+        assert page.url == f"{app}/"
+        assert "Welcome" not in page.inner_text("main") and DEMO_EMAIL not in page.content()

@@ -273,7 +273,15 @@ def test_a_token_the_verifier_refuses_is_not_stored(app, http, tenant):
     assert "step02_id_token=" not in page.headers.get("set-cookie", "")
 
 
-def test_get_on_the_post_only_routes_is_a_405_page(app, http):
-    page = http.get(f"{app}/login")
+def test_get_on_the_forms_targets_shows_the_form(app, http):
+    """After a form error the address bar says /login (or /signup): Enter there shows the form again."""
+    for path in ("/login", "/signup"):
+        page = http.get(f"{app}{path}", follow_redirects=True)
+        assert page.status_code == 200, page.text
+        assert str(page.url) == f"{app}/" and 'id="btn-login"' in page.text
+
+
+def test_other_methods_on_the_forms_targets_are_a_405_page(app, http):
+    page = http.put(f"{app}/login")
     assert page.status_code == 405
-    assert "Method not allowed" in page.text
+    assert "Method not allowed" in page.text and "POST" in page.headers["allow"]
