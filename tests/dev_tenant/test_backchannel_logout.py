@@ -24,7 +24,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from shared.dev_tenant import DEV_CLIENT_ID, Client, Tenant
+from shared.dev_tenant import DEMO_EMAIL, DEMO_PASSWORD, DEV_CLIENT_ID, Client, Tenant
 from shared.dev_tenant.backchannel import EVENT, LOGOUT_TOKEN_TTL, is_loopback
 from tests.support.servers import free_port, serve
 
@@ -410,3 +410,34 @@ def test_outside_tests_nothing_is_recorded_and_no_hooks_exist(state_dir, secret,
     # ...and the real thing still happens.
     [post] = receiver.received
     assert verified(TestClient(tenant.app), post["form"]["logout_token"])[1]["sub"].startswith("auth0|")
+
+
+# ---- the issue's offline demonstration, with step 03's real apps -------------------------------------
+
+
+def test_log_out_of_one_step_03_variant_and_the_others_next_page_is_logged_out(state_dir):
+    """Cookie variant and wrapper side by side, one browser logged in to both: Log Out of one, and the
+    tenant's logout token ends the other's session too (its /backchannel-logout)."""
+    from tests.conftest import hosted_login, running_tenant
+    from tests.support.steps import load_step
+
+    with running_tenant(state_dir) as tenant, httpx2.Client(timeout=10) as browser:
+        with contextlib.ExitStack() as apps:
+            steps = {}
+            for name in ("cookie_app", "wrapper_app"):
+                port = free_port()
+                app = load_step(f"03-Session-Handling/{name}.py").create_app(tenant.settings_for(port))
+                steps[name] = apps.enter_context(serve(app, port)).replace("127.0.0.1", "localhost")
+            first = hosted_login(browser, steps["cookie_app"], DEMO_EMAIL, DEMO_PASSWORD)
+            second = browser.get(f"{steps['wrapper_app']}/login", follow_redirects=True)  # single sign-on
+            assert 'id="btn-logout"' in first.text and 'id="btn-logout"' in second.text, second.text
+            assert tenant.tenant.sent_logout_tokens == []
+
+            browser.get(f"{steps['cookie_app']}/logout", follow_redirects=True)  # Log Out of the cookie variant
+            # The tenant sends once the browser has its answer: a person clicking over is slower than this.
+            deadline = time.monotonic() + 5
+            while len(tenant.tenant.sent_logout_tokens) < 2 and time.monotonic() < deadline:
+                time.sleep(0.02)
+            sent = {s.url: s.status_code for s in tenant.tenant.sent_logout_tokens}
+            assert sent == {f"{url}/backchannel-logout": 200 for url in steps.values()}
+            assert 'id="btn-login"' in browser.get(f"{steps['wrapper_app']}/").text  # the other's next page
