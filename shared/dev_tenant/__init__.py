@@ -24,9 +24,15 @@ from .defaults import (
 )
 
 if TYPE_CHECKING:
-    from .tenant import Client, Faults, Tenant
+    from .tenant import Client, Faults, SentLogoutToken, Tenant
 
-_PROVIDER = {"Client": ".tenant", "Faults": ".tenant", "Tenant": ".tenant", "banner": ".console"}
+_PROVIDER = {
+    "Client": ".tenant",
+    "Faults": ".tenant",
+    "SentLogoutToken": ".tenant",
+    "Tenant": ".tenant",
+    "banner": ".console",
+}
 
 
 def __getattr__(name: str) -> Any:
@@ -44,6 +50,7 @@ __all__ = [
     "GOOGLE_CONNECTION",
     "Client",
     "Faults",
+    "SentLogoutToken",
     "Tenant",
     "banner",
     "default_state_dir",

@@ -12,6 +12,9 @@ PASSWORD_REALM_GRANT = "http://auth0.com/oauth/grant-type/password-realm"
 DEFAULT_GRANTS = ("authorization_code", "password", PASSWORD_REALM_GRANT)
 DEFAULT_SCOPE = "openid profile email"  # what a client gets when it asks for no scope
 MAX_URL = 2048
+# The steps' Back-Channel Logout URL: `{origin}` is the app origin a login was sent back to (one dev client
+# serves every step, each on its own port), so each app hears about the sessions it holds.
+BACKCHANNEL_LOGOUT_PATH = "{origin}/backchannel-logout"
 
 
 @dataclass(slots=True)
@@ -22,6 +25,15 @@ class Client:
     logout_urls: list[str]
     grant_types: list[str] = field(default_factory=lambda: list(DEFAULT_GRANTS))
     name: str = "Tutorial App"
+    # OpenID Connect Back-Channel Logout 1.0 `backchannel_logout_uri`: a fixed URL, or a template with
+    # `{origin}`; None means the client hears nothing when a session it holds ends.
+    backchannel_logout_uri: str | None = None
+
+    def backchannel_target(self, origin: str) -> str | None:
+        """Where this client's logout token for a login sent back to `origin` goes (None: nowhere)."""
+        if self.backchannel_logout_uri is None:
+            return None
+        return self.backchannel_logout_uri.replace("{origin}", origin)
 
     def allows_callback(self, url: str) -> bool:
         return any(url_matches(pattern, url, self.client_id == DEV_CLIENT_ID) for pattern in self.callback_urls)
@@ -38,6 +50,7 @@ def dev_client(state_dir: Path) -> Client:
         callback_urls=["http://localhost:*/callback", "http://127.0.0.1:*/callback"],
         logout_urls=["http://localhost:*", "http://127.0.0.1:*"],
         name="Tutorial App (dev client)",
+        backchannel_logout_uri=BACKCHANNEL_LOGOUT_PATH,
     )
 
 

@@ -54,6 +54,8 @@ def discovery_document(issuer: str, *, end_session: bool) -> dict[str, Any]:
         "claims_supported": CLAIMS_SUPPORTED,
         "request_uri_parameter_supported": False,
         "request_parameter_supported": False,
+        "backchannel_logout_supported": True,  # backchannel.py: logout tokens when an SSO session ends
+        "backchannel_logout_session_supported": True,  # they carry the sid
     }
     # Auth0 advertises RP-initiated logout only when the tenant turns it on; apps must cope without it.
     if end_session:

@@ -29,21 +29,29 @@ class Faults:
     signing: str = "rs256"  # one of SIGNING_MODES
     jwks: str = "normal"  # one of JWKS_MODES
     userinfo_claims: dict[str, Any] = field(default_factory=dict)
+    # Back-Channel Logout tokens, bent the same ways: e.g. {"nonce": "x"} or {"aud": "other"} merged over
+    # the real claims, ["events"] removed, signing="bad_signature", typ "JWT" (or "" for none).
+    logout_token_claims: dict[str, Any] = field(default_factory=dict)
+    logout_token_remove: list[str] = field(default_factory=list)
+    logout_token_signing: str = "rs256"  # one of SIGNING_MODES
+    logout_token_typ: str = "logout+jwt"
 
     def update(self, **changes: Any) -> None:
         for name, value in changes.items():
             if name not in self.__dataclass_fields__:
                 raise ValueError(f"unknown fault: {name}")
-            if name == "signing" and value not in SIGNING_MODES:
-                raise ValueError(f"signing must be one of {sorted(SIGNING_MODES)}")
+            if name in ("signing", "logout_token_signing") and value not in SIGNING_MODES:
+                raise ValueError(f"{name} must be one of {sorted(SIGNING_MODES)}")
             if name == "jwks" and value not in JWKS_MODES:
                 raise ValueError(f"jwks must be one of {sorted(JWKS_MODES)}")
-            if name in ("id_token_claims", "userinfo_claims") and not isinstance(value, dict):
+            if name in ("id_token_claims", "userinfo_claims", "logout_token_claims") and not isinstance(value, dict):
                 raise ValueError(f"{name} must be an object")
-            if name == "id_token_remove" and not (
+            if name in ("id_token_remove", "logout_token_remove") and not (
                 isinstance(value, list) and all(isinstance(item, str) for item in value)
             ):
-                raise ValueError("id_token_remove must be a list of claim names")
+                raise ValueError(f"{name} must be a list of claim names")
+            if name == "logout_token_typ" and not isinstance(value, str):
+                raise ValueError("logout_token_typ must be a string")
             setattr(self, name, value)
 
     def reset(self) -> None:
@@ -53,17 +61,24 @@ class Faults:
 
 
 class FaultsApi:
-    """POST /test/faults (merge), DELETE /test/faults (reset), POST /test/rotate-key."""
+    """POST /test/faults (merge), DELETE /test/faults (reset), POST /test/rotate-key, and
+    GET /test/logout-tokens (the Back-Channel Logout tokens sent so far), DELETE to forget them."""
 
-    def __init__(self, faults: Faults, rotate_key: Callable[[], str]) -> None:
+    def __init__(
+        self, faults: Faults, rotate_key: Callable[[], str], sent_logout_tokens: list[Any] | None = None
+    ) -> None:
         self.faults = faults
         self.rotate_key = rotate_key
+        self.sent_logout_tokens = sent_logout_tokens
 
     def routes(self) -> list[Route]:
-        return [
+        routes = [
             Route("/test/faults", self.set_faults, methods=["POST", "DELETE"]),
             Route("/test/rotate-key", self.rotate, methods=["POST"]),
         ]
+        if self.sent_logout_tokens is not None:
+            routes.append(Route("/test/logout-tokens", self.logout_tokens, methods=["GET", "DELETE"]))
+        return routes
 
     async def set_faults(self, request: Request) -> Response:
         if request.method == "DELETE":
@@ -80,3 +95,10 @@ class FaultsApi:
 
     async def rotate(self, request: Request) -> Response:
         return JSONResponse({"kid": await run_in_threadpool(self.rotate_key)})
+
+    async def logout_tokens(self, request: Request) -> Response:
+        sent = self.sent_logout_tokens if self.sent_logout_tokens is not None else []
+        if request.method == "DELETE":
+            sent.clear()
+            return JSONResponse({"ok": True})
+        return JSONResponse({"sent": [item.as_dict() for item in sent]})

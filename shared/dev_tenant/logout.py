@@ -43,8 +43,9 @@ class Logout:
 
     def _end_session(self, request: Request, target: Response) -> Response:
         sid = request.cookies.get(SESSION_COOKIE)
-        if sid:
-            self.tenant.sessions.pop(sid)
+        ended = self.tenant.sessions.pop(sid) if sid else None
+        if ended is not None:  # the apps holding it hear about it once the browser has its answer
+            target.background = self.tenant.backchannel.session_ended(ended)
         target.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax")
         return target
 

@@ -9,6 +9,7 @@ assembles the endpoint families, one module each:
     token_endpoint.py   /oauth/token: authenticate_client.py, then grants/
     userinfo_signup.py  /userinfo, /dbconnections/signup
     logout.py           /v2/logout, /oidc/logout
+    backchannel.py      who holds each SSO session; Back-Channel Logout tokens when it ends
     faults.py           deliberate misbehaviour and /test/… (testing=True only)
 """
 
@@ -24,6 +25,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from .authorize import Authorize
+from .backchannel import BackchannelLogout, SentLogoutToken
 from .clients import DEFAULT_GRANTS, PASSWORD_REALM_GRANT, Client, dev_client
 from .defaults import DATABASE_CONNECTION, DEFAULT_PORT, DEMO_EMAIL, DEMO_PASSWORD, default_state_dir
 from .discovery import Discovery
@@ -34,12 +36,12 @@ from .keys import KeyStore
 from .logout import Logout
 from .models import AccessToken, AuthorizationCode, ExpiringStore, SsoSession, Transaction, User
 from .params import Params
-from .signing import sign_id_token
+from .signing import sign_id_token, sign_logout_token
 from .token_endpoint import TokenEndpoint
 from .userinfo_signup import UserinfoAndSignup
 from .users import UserExists, UserStore
 
-__all__ = ["DEFAULT_GRANTS", "PASSWORD_REALM_GRANT", "Client", "Faults", "Tenant"]
+__all__ = ["DEFAULT_GRANTS", "PASSWORD_REALM_GRANT", "Client", "Faults", "SentLogoutToken", "Tenant"]
 
 
 class Tenant:
@@ -60,6 +62,8 @@ class Tenant:
         self.testing = testing
         self.advertise_end_session = advertise_end_session
         self.faults: Faults | None = Faults() if testing else None
+        # Every Back-Channel Logout token sent (or tried), for tests to read; None outside tests.
+        self.sent_logout_tokens: list[SentLogoutToken] | None = [] if testing else None
         self.keys = KeyStore(self.state_dir)
         self.users = UserStore(self.state_dir, self.issuer)
         self.clients: dict[str, Client] = {}
@@ -69,6 +73,7 @@ class Tenant:
         self.sessions: ExpiringStore[SsoSession] = ExpiringStore(self.now)
         self.codes: ExpiringStore[AuthorizationCode] = ExpiringStore(self.now)
         self.access_tokens: ExpiringStore[AccessToken] = ExpiringStore(self.now)
+        self.backchannel = BackchannelLogout(self)
 
         self.register_client(dev_client(self.state_dir))
         if self.users.get(DATABASE_CONNECTION, DEMO_EMAIL) is None:
@@ -87,7 +92,7 @@ class Tenant:
             *Logout(self).routes(),
         ]
         if self.faults is not None:
-            routes += FaultsApi(self.faults, self.rotate_key).routes()
+            routes += FaultsApi(self.faults, self.rotate_key, self.sent_logout_tokens).routes()
         self.app = Starlette(routes=routes)
 
     def now(self) -> float:
@@ -110,10 +115,21 @@ class Tenant:
     def retire_old_keys(self) -> None:
         self.keys.retire_old()
 
+    async def end_sso_session(self, sid: str) -> list[SentLogoutToken]:
+        """End an SSO session as a logout does, and send its Back-Channel Logout tokens now; return what
+        was sent (nothing when the session is unknown or already over)."""
+        session = self.sessions.pop(sid)
+        if session is None:
+            return []
+        return await self.backchannel.notify(session, self.backchannel.take(sid))
+
     # ---- seams: the endpoints call these through the façade, so tests/security can wrap them ------
 
     def _sign_id_token(self, client: Client, claims: dict[str, Any]) -> str:
         return sign_id_token(self.keys, client, claims, self.faults)
+
+    def _sign_logout_token(self, client: Client, claims: dict[str, Any]) -> str:
+        return sign_logout_token(self.keys, client, claims, self.faults)
 
     def _code_grant(self, client: Client, body: Params) -> Response:
         return exchange_code(self, client, body)
