@@ -12,6 +12,18 @@ import uvicorn
 from . import DEFAULT_PORT, Tenant, banner, default_state_dir
 
 
+def port_problem(host: str, port: int) -> str | None:
+    """Why the tenant could not listen on host:port, or None when it can."""
+    try:
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+            # As uvicorn does: connections of the tenant just stopped (TIME-WAIT) do not make the port busy.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m shared.dev_tenant",
@@ -40,11 +52,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     # Check the port before building anything, so a busy port is one clear line, not a traceback.
-    try:
-        with socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET) as probe:
-            probe.bind((args.host, args.port))
-    except OSError as exc:
-        print(f"dev tenant: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
+    problem = port_problem(args.host, args.port)
+    if problem:
+        print(f"dev tenant: cannot listen on {args.host}:{args.port}: {problem}", file=sys.stderr)
         return 1
 
     tenant = Tenant(f"http://localhost:{args.port}/", args.state_dir or default_state_dir())

@@ -14,6 +14,7 @@ from . import pages
 from .clients import DEFAULT_SCOPE
 from .defaults import DATABASE_CONNECTION, GOOGLE_CONNECTION
 from .models import CODE_TTL, SSO_TTL, TRANSACTION_TTL, AuthorizationCode, SsoSession, Transaction, User
+from .params import MAX_PARAM
 
 if TYPE_CHECKING:
     from .tenant import Tenant
@@ -61,9 +62,16 @@ class Authorize:
                 hint="Add the URL to the application's Allowed Callback URLs, or fix the app's redirect_uri.",
             )
         state = params.get("state")
+        if state is not None and len(state) > MAX_PARAM:  # kept for 30 minutes otherwise: refused, not echoed
+            description = f"state is too long (at most {MAX_PARAM} characters)"
+            return redirect_to_client(redirect_uri, {"error": "invalid_request", "error_description": description})
 
         def fail(error: str, description: str) -> RedirectResponse:
             return redirect_to_client(redirect_uri, {"error": error, "error_description": description, "state": state})
+
+        for name in ("nonce", "scope", "prompt"):
+            if len(params.get(name) or "") > MAX_PARAM:
+                return fail("invalid_request", f"{name} is too long (at most {MAX_PARAM} characters)")
 
         response_type = params.get("response_type")
         if not response_type:

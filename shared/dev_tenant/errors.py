@@ -10,10 +10,15 @@ from starlette.responses import JSONResponse
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 WRONG_PASSWORD = "Wrong email or password."
-BLOCKED_DESCRIPTION = (
-    "Your account has been blocked after multiple consecutive login attempts. "
-    "We've sent you an email with instructions on how to unblock it."
-)
+
+
+def blocked_description(unblock_command: str) -> str:
+    """`too_many_attempts`: Auth0's first sentence; its second promises an email, which the dev tenant
+    never sends, so this one names the command that lifts the block."""
+    return (
+        "Your account has been blocked after multiple consecutive login attempts. "
+        f"The dev tenant sends no email: to unblock it, run {unblock_command}"
+    )
 
 
 class OAuthError(Exception):

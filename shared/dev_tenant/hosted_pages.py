@@ -16,10 +16,10 @@ from starlette.routing import Route
 from . import pages
 from .authorize import BROWSER_COOKIE, redirect_to_client
 from .defaults import DATABASE_CONNECTION, DEMO_EMAIL, DEMO_PASSWORD, GOOGLE_CONNECTION
-from .errors import BLOCKED_DESCRIPTION, WRONG_PASSWORD
+from .errors import WRONG_PASSWORD, blocked_description
 from .models import Transaction, User
-from .params import MAX_BODY, MAX_EMAIL, MAX_PASSWORD, valid_email
-from .users import POLICY_TEXT, UserExists, password_rules
+from .params import MAX_BODY, MAX_EMAIL, normalise_email, valid_email
+from .users import UserExists, password_rules
 
 if TYPE_CHECKING:
     from .tenant import Tenant
@@ -27,6 +27,19 @@ if TYPE_CHECKING:
 GOOGLE_DEMO_EMAIL = "demo.google@example.com"
 GOOGLE_DEMO_NAME = "Demo Google User"
 MAX_NAME = 200
+
+
+def rule_lines(rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Auth0's PasswordStrengthError rules (`%d` messages and their `format`) as lines a page can list."""
+    return [
+        {
+            # Only rules with a `format` are %-templates: "(e.g. !@#$%^&*)" is plain text.
+            "text": rule["message"] % tuple(rule["format"]) if rule.get("format") else rule["message"],
+            "met": rule["verified"],
+            "items": rule_lines(rule.get("items", [])),
+        }
+        for rule in rules
+    ]
 
 
 @dataclass(slots=True)
@@ -90,6 +103,7 @@ class HostedPages:
             "email": "",
             "name": "",
             "error": "",
+            "rules": [],
         }
 
     def _log_in(self, tx_id: str, user: User) -> Response:
@@ -106,17 +120,15 @@ class HostedPages:
         context = self._context(page.tx_id, page.tx)
         if page.form is None:
             return pages.render("login.html", **context)
-        email = str(page.form.get("username") or "").strip()[:MAX_EMAIL]
+        email = str(page.form.get("username") or "").strip()
         password = str(page.form.get("password") or "")
-        context["email"] = email
+        context["email"] = email[:MAX_EMAIL]
         if not email or not password:
             context["error"] = "Enter your email address and password."
             return pages.render("login.html", 400, **context)
-        outcome, user = await run_in_threadpool(
-            self.tenant.users.authenticate, DATABASE_CONNECTION, email, password[:MAX_PASSWORD]
-        )
+        outcome, user = await run_in_threadpool(self.tenant.users.authenticate, DATABASE_CONNECTION, email, password)
         if outcome == "blocked":
-            context["error"] = BLOCKED_DESCRIPTION
+            context["error"] = blocked_description(self.tenant.unblock_command(email))
             return pages.render("login.html", 429, **context)
         if outcome != "ok" or user is None:
             context["error"] = WRONG_PASSWORD
@@ -131,20 +143,19 @@ class HostedPages:
         context = self._context(page.tx_id, page.tx)
         if page.form is None:
             return pages.render("signup.html", **context)
-        email = str(page.form.get("email") or "").strip()[:MAX_EMAIL]
+        email = str(page.form.get("email") or "").strip()
         password = str(page.form.get("password") or "")
-        context["email"] = email
+        context["email"] = email[:MAX_EMAIL]
         if not valid_email(email) or not password:
             context["error"] = "Enter a valid email address and a password."
             return pages.render("signup.html", 400, **context)
-        ok, _ = password_rules(password)
+        ok, policy = password_rules(password)
         if not ok:
-            context["error"] = "Password is too weak: " + POLICY_TEXT.replace("\n", " ").replace("*", "")
+            context["error"] = "That password is too weak. A password needs:"
+            context["rules"] = rule_lines(policy["rules"])
             return pages.render("signup.html", 400, **context)
         try:
-            user = await run_in_threadpool(
-                self.tenant.users.create, DATABASE_CONNECTION, email, password[:MAX_PASSWORD]
-            )
+            user = await run_in_threadpool(self.tenant.users.create, DATABASE_CONNECTION, email, password)
         except UserExists:
             context["error"] = "The user already exists."
             return pages.render("signup.html", 400, **context)
@@ -161,9 +172,9 @@ class HostedPages:
         if page.form.get("account") == "demo":
             email, name = GOOGLE_DEMO_EMAIL, GOOGLE_DEMO_NAME
         else:
-            email = str(page.form.get("email") or "").strip().lower()[:MAX_EMAIL]
-            name = str(page.form.get("name") or "").strip()[:MAX_NAME] or email.split("@", 1)[0]
-            context.update(email=email, name=name)
+            email = normalise_email(str(page.form.get("email") or ""))
+            name = str(page.form.get("name") or "").strip()[:MAX_NAME] or email.split("@", 1)[0][:MAX_NAME]
+            context.update(email=email[:MAX_EMAIL], name=name)
             if not valid_email(email):
                 context["error"] = "Enter a valid email address."
                 return pages.render("google.html", 400, **context)

@@ -11,6 +11,7 @@ from starlette.routing import Route
 
 from . import pages
 from .authorize import SESSION_COOKIE, redirect_to_client
+from .errors import OAuthError
 from .params import read_params
 
 if TYPE_CHECKING:
@@ -62,7 +63,12 @@ class Logout:
     async def logout_oidc(self, request: Request) -> Response:
         params: dict[str, Any] = dict(request.query_params)
         if request.method == "POST":
-            params.update(await read_params(request, json_ok=False))
+            try:
+                params.update(await read_params(request, json_ok=False))
+            except OAuthError as exc:  # not a form (OIDC RP-Initiated Logout §2), too large, not UTF-8
+                return pages.message_page(
+                    "Oops!, something went wrong", exc.description, error=exc.error, status_code=exc.status
+                )
         target = params.get("post_logout_redirect_uri")
         if not target:
             return self._end_session(request, pages.logged_out_page())

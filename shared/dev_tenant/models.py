@@ -15,6 +15,9 @@ CODE_TTL = 300  # seconds; Auth0's codes are short-lived too, and single use
 ACCESS_TOKEN_TTL = 24 * 60 * 60
 ID_TOKEN_TTL = 10 * 60 * 60  # Auth0's default id_token lifetime
 TRANSACTION_TTL = 30 * 60  # time to fill in the hosted login page
+# Anyone can start a login (GET /authorize), so their number is capped; at ~5 KB each (state, nonce and
+# scope are capped too) 2,000 live logins cost ~10 MB, far more than a workshop ever has open.
+MAX_TRANSACTIONS = 2000
 SSO_TTL = 3 * 24 * 60 * 60
 
 # Claims that the `profile` scope releases, in Auth0's order.
@@ -113,13 +116,16 @@ R = TypeVar("R", bound=Expiring)
 
 
 class ExpiringStore(Generic[R]):
-    """Records by random key, in memory. Expired records read as absent; they are swept once the store
-    grows past `sweep_above`, so abandoned logins cannot grow memory forever."""
+    """Records by random key, in memory, at most `max_records` of them. Expired records read as absent.
 
-    def __init__(self, now: Callable[[], float], sweep_above: int = 1000) -> None:
+    Each store gives its records one lifetime, so insertion order is expiry order: a put drops the
+    expired records at the front, and when the store is full of live ones, the oldest. A flood of
+    abandoned logins costs the oldest logins, never the tenant's memory."""
+
+    def __init__(self, now: Callable[[], float], max_records: int = 10_000) -> None:
         self._now = now
-        self._sweep_above = sweep_above
-        self._records: dict[str, R] = {}
+        self._max_records = max_records
+        self._records: dict[str, R] = {}  # insertion order: the first key is the oldest record
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -127,10 +133,13 @@ class ExpiringStore(Generic[R]):
 
     def put(self, key: str, record: R) -> None:
         with self._lock:
-            if len(self._records) > self._sweep_above:
-                now = self._now()
-                for stale in [k for k, v in self._records.items() if v.expires < now]:
-                    del self._records[stale]
+            now = self._now()
+            while self._records:
+                oldest = next(iter(self._records))
+                if self._records[oldest].expires >= now and len(self._records) < self._max_records:
+                    break
+                del self._records[oldest]
+            self._records.pop(key, None)
             self._records[key] = record
 
     def get(self, key: str) -> R | None:

@@ -15,6 +15,7 @@ assembles the endpoint families, one module each:
 
 from __future__ import annotations
 
+import shlex
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -32,10 +33,11 @@ from .discovery import Discovery
 from .faults import Faults, FaultsApi
 from .grants.authorization_code import exchange_code
 from .hosted_pages import HostedPages
+from .hosts import only_own_hosts
 from .keys import KeyStore
 from .logout import Logout
-from .models import AccessToken, AuthorizationCode, ExpiringStore, SsoSession, Transaction, User
-from .params import Params
+from .models import MAX_TRANSACTIONS, AccessToken, AuthorizationCode, ExpiringStore, SsoSession, Transaction, User
+from .params import Params, normalise_email
 from .signing import sign_id_token, sign_logout_token
 from .token_endpoint import TokenEndpoint
 from .userinfo_signup import UserinfoAndSignup
@@ -69,7 +71,7 @@ class Tenant:
         self.clients: dict[str, Client] = {}
         self.clock: Callable[[], float] = time.time  # tests may replace it to move time forward
         # Login transactions, SSO sessions, codes and access tokens live in memory only.
-        self.transactions: ExpiringStore[Transaction] = ExpiringStore(self.now)
+        self.transactions: ExpiringStore[Transaction] = ExpiringStore(self.now, MAX_TRANSACTIONS)
         self.sessions: ExpiringStore[SsoSession] = ExpiringStore(self.now)
         self.codes: ExpiringStore[AuthorizationCode] = ExpiringStore(self.now)
         self.access_tokens: ExpiringStore[AccessToken] = ExpiringStore(self.now)
@@ -93,7 +95,7 @@ class Tenant:
         ]
         if self.faults is not None:
             routes += FaultsApi(self.faults, self.rotate_key, self.sent_logout_tokens).routes()
-        self.app = Starlette(routes=routes)
+        self.app = Starlette(routes=routes, middleware=[only_own_hosts(self.issuer)])
 
     def now(self) -> float:
         return self.clock()
@@ -108,6 +110,13 @@ class Tenant:
 
     def unblock_user(self, email: str) -> None:
         self.users.unblock(DATABASE_CONNECTION, email)
+
+    def unblock_command(self, email: str) -> str:
+        """The command line that lifts `email`'s lock-out, as the lock-out message shows it."""
+        words = ["uv", "run", "python", "-m", "shared.dev_tenant", "--unblock", normalise_email(email)]
+        if self.state_dir.resolve() != default_state_dir().resolve():
+            words += ["--state-dir", str(self.state_dir)]
+        return shlex.join(words)
 
     def rotate_key(self) -> str:
         return self.keys.rotate()

@@ -11,7 +11,7 @@ from starlette.routing import Route
 
 from .defaults import DATABASE_CONNECTION
 from .errors import OAuthError, api_error
-from .params import MAX_PASSWORD, param, read_params, valid_email
+from .params import Params, param, read_params, valid_email
 from .users import POLICY_TEXT, UserExists, password_rules
 
 if TYPE_CHECKING:
@@ -50,8 +50,11 @@ class UserinfoAndSignup:
         """Create a database user; Auth0's answer (no tokens: the app logs the user in next)."""
         try:
             body = await read_params(request)
-        except OAuthError as exc:
-            return api_error("invalid_body", exc.description, status=exc.status if exc.status != 401 else 400)
+            return await self._signup(body)
+        except OAuthError as exc:  # a body that is not JSON or a form, or a field that is not a string
+            return api_error("invalid_body", exc.description, status=exc.status)
+
+    async def _signup(self, body: Params) -> Response:
         client_id = param(body, "client_id")
         if not client_id or client_id not in self.tenant.clients:
             return api_error("invalid_request", "Unknown client" if client_id else "Missing client_id")
@@ -87,7 +90,7 @@ class UserinfoAndSignup:
                 self.tenant.users.create,
                 connection,
                 email,
-                password[:MAX_PASSWORD],
+                password,
                 username=profile.get("username"),
                 given_name=profile.get("given_name"),
                 family_name=profile.get("family_name"),

@@ -7,10 +7,10 @@ import contextlib
 import hashlib
 import hmac
 import json
+import os
 import secrets
 import sqlite3
 import string
-import threading
 from collections.abc import Iterator
 from dataclasses import fields
 from datetime import UTC, datetime
@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from .models import User
+from .params import MAX_PASSWORD, has_control_characters, normalise_email
 
 DB_FILE = "tenant.sqlite3"
 MAX_FAILED_LOGINS = 10
@@ -57,13 +58,21 @@ def _b64(raw: bytes) -> str:
     return base64.b64encode(raw).decode()
 
 
+class PasswordTooLong(ValueError):
+    pass
+
+
 def hash_password(password: str) -> str:
+    if len(password) > MAX_PASSWORD:
+        raise PasswordTooLong(MAX_PASSWORD)
     salt = secrets.token_bytes(16)
     digest = hashlib.scrypt(password.encode(), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P, dklen=32)
     return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${_b64(salt)}${_b64(digest)}"
 
 
 def check_password(password: str, stored: str) -> bool:
+    if len(password) > MAX_PASSWORD:  # never stored: no hash to spend time on
+        return False
     try:
         _, n, r, p, salt, digest = stored.split("$")
         expected = base64.b64decode(digest)
@@ -116,6 +125,16 @@ def password_rules(password: str) -> tuple[bool, dict[str, Any]]:
         },
     ]
     ok = length_ok and kinds_ok
+    if len(password) > MAX_PASSWORD:  # refused, never cut: a cut password would let a different tail log in
+        rules.append(
+            {
+                "message": "At most %d characters in length",
+                "format": [MAX_PASSWORD],
+                "code": "lengthAtMost",
+                "verified": False,
+            }
+        )
+        ok = False
     return ok, {"rules": rules, "verified": ok}
 
 
@@ -132,7 +151,9 @@ class UserStore:
         state_dir.mkdir(parents=True, exist_ok=True)
         self.path = state_dir / DB_FILE
         self.issuer = issuer
-        self._write_lock = threading.Lock()
+        # Password hashes: owner-only, like the keys beside them. SQLite gives its journal the same mode.
+        os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
+        os.chmod(self.path, 0o600)  # a database made 0644 by an older tenant
         with self._connect() as db:
             db.executescript(SCHEMA)
 
@@ -170,8 +191,11 @@ class UserStore:
         family_name: str | None = None,
         username: str | None = None,
     ) -> User:
-        """Insert a user; raise UserExists when the email is taken in that connection."""
-        email = email.strip().lower()
+        """Insert a user; raise UserExists when the email is taken in that connection, ValueError when the
+        email holds control characters or the password is too long."""
+        email = normalise_email(email)
+        if not email or has_control_characters(email):
+            raise ValueError("invalid email")
         user_id = user_id or "auth0|" + secrets.token_hex(12)
         stamp = now_iso()
         data: dict[str, Any] = {
@@ -199,7 +223,7 @@ class UserStore:
     def get(self, connection: str, email: str) -> User | None:
         with self._connect() as db:
             row = db.execute(
-                "SELECT * FROM users WHERE connection = ? AND email = ?", (connection, email.strip().lower())
+                "SELECT * FROM users WHERE connection = ? AND email = ?", (connection, normalise_email(email))
             ).fetchone()
         return self._user(row) if row else None
 
@@ -211,30 +235,45 @@ class UserStore:
         return self._user(row) if row else None
 
     def authenticate(self, connection: str, email: str, password: str) -> tuple[Outcome, User | None]:
-        """Return ("ok", profile), ("wrong", None) or ("blocked", None). Runs scrypt: call off the event loop."""
-        email = email.strip().lower()
+        """Return ("ok", profile), ("wrong", None) or ("blocked", None). Runs scrypt: call off the event loop.
+
+        The attempt is counted before the password is checked, in one statement that SQLite runs
+        atomically across threads and processes: a burst of parallel guesses gets MAX_FAILED_LOGINS
+        checks, not one per request that read the count before the others wrote it."""
+        email = normalise_email(email)
         with self._connect() as db:
-            row = db.execute("SELECT * FROM users WHERE connection = ? AND email = ?", (connection, email)).fetchone()
-        if row is None or row["password_hash"] is None:
-            check_password(password, _DUMMY_HASH)
+            row = db.execute(
+                "UPDATE users SET failed_logins = failed_logins + 1"
+                " WHERE connection = ? AND email = ? AND password_hash IS NOT NULL AND failed_logins < ?"
+                " RETURNING *",
+                (connection, email, MAX_FAILED_LOGINS),
+            ).fetchone()
+            if row is None:
+                blocked = db.execute(
+                    "SELECT 1 FROM users WHERE connection = ? AND email = ? AND password_hash IS NOT NULL",
+                    (connection, email),
+                ).fetchone()
+        if row is None:
+            if blocked:
+                return "blocked", None
+            check_password(password, _DUMMY_HASH)  # unknown emails take as long as known ones
             return "wrong", None
-        if row["failed_logins"] >= MAX_FAILED_LOGINS:
-            return "blocked", None
-        if check_password(password, row["password_hash"]):
-            if row["failed_logins"]:
-                with self._connect() as db:
-                    db.execute("UPDATE users SET failed_logins = 0 WHERE user_id = ?", (row["user_id"],))
-            return "ok", self._user(row)
-        with self._write_lock, self._connect() as db:
-            db.execute("UPDATE users SET failed_logins = failed_logins + 1 WHERE user_id = ?", (row["user_id"],))
-            failed = db.execute("SELECT failed_logins FROM users WHERE user_id = ?", (row["user_id"],)).fetchone()[0]
-        return ("blocked" if failed >= MAX_FAILED_LOGINS else "wrong"), None
+        if not check_password(password, row["password_hash"]):
+            return ("blocked" if row["failed_logins"] >= MAX_FAILED_LOGINS else "wrong"), None
+        # Success forgets the failures only if no other attempt was counted since this one: a right
+        # password in the middle of a burst of guesses must not hand the guesser ten more.
+        with self._connect() as db:
+            db.execute(
+                "UPDATE users SET failed_logins = 0 WHERE user_id = ? AND failed_logins = ?",
+                (row["user_id"], row["failed_logins"]),
+            )
+        return "ok", self._user(row)
 
     def unblock(self, connection: str, email: str) -> None:
         with self._connect() as db:
             db.execute(
                 "UPDATE users SET failed_logins = 0 WHERE connection = ? AND email = ?",
-                (connection, email.strip().lower()),
+                (connection, normalise_email(email)),
             )
 
     def upsert_social(self, connection: str, user_id: str, email: str, name: str) -> User:

@@ -205,3 +205,29 @@ def test_dev_client_is_registered_with_its_grants():
     from shared.dev_tenant.tenant import DEFAULT_GRANTS
 
     assert DEV_CLIENT_ID == "tutorial-app" and len(DEFAULT_GRANTS) == 3
+
+
+def test_locked_out_login_page_names_the_unblock_command_not_an_email(client, tenant):
+    page, _ = start_login(client)
+    for _ in range(10):
+        page = submit_login(client, page, password="Not-the-Passw0rd")
+    assert page.status_code == 429
+    assert "uv run python -m shared.dev_tenant --unblock demo@example.com" in page.text
+    assert "sent you an email" not in page.text
+    tenant.unblock_user(DEMO_EMAIL)
+    assert submit_login(client, page).status_code == 302
+
+
+def test_hosted_signup_lists_the_password_rules_with_their_special_characters(client):
+    page, _ = start_login(client)
+    signup = client.get(f"/u/signup?state={form_fields(page.text)['state']}")
+    weak = client.post(
+        "/u/signup", data={**form_fields(signup.text), "email": "new@example.com", "password": "weakweak"}
+    )
+    assert weak.status_code == 400
+    html = weak.text
+    assert '<ul class="rules">' in html
+    assert '<li class="met">✓ At least 8 characters in length' in html
+    assert '<li class="unmet">✗ Contain at least 3 of the following 4 types of characters:' in html
+    assert '<li class="met">✓ lower case letters (a-z)</li>' in html
+    assert '<li class="unmet">✗ special characters (e.g. !@#$%^&amp;*)</li>' in html

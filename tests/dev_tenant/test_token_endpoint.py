@@ -204,11 +204,13 @@ def test_ten_wrong_passwords_block_until_unblocked(client, tenant, secret):
     assert tenth.status_code == 429 and tenth.json()["error"] == "too_many_attempts"
     blocked = password_grant(client, secret)
     assert blocked.status_code == 429
+    # Auth0's shape and first sentence; the dev tenant sends no email, so it names the command instead.
     assert blocked.json() == {
         "error": "too_many_attempts",
         "error_description": "Your account has been blocked after multiple consecutive login attempts. "
-        "We've sent you an email with instructions on how to unblock it.",
+        f"The dev tenant sends no email: to unblock it, run {tenant.unblock_command(DEMO_EMAIL)}",
     }
+    assert "uv run python -m shared.dev_tenant --unblock demo@example.com" in tenant.unblock_command(DEMO_EMAIL)
     tenant.unblock_user(DEMO_EMAIL)
     assert password_grant(client, secret).status_code == 200
 

@@ -10,8 +10,8 @@ from starlette.responses import Response
 
 from ..clients import DEFAULT_SCOPE, PASSWORD_REALM_GRANT, Client
 from ..defaults import DATABASE_CONNECTION
-from ..errors import BLOCKED_DESCRIPTION, WRONG_PASSWORD, OAuthError
-from ..params import MAX_PASSWORD, Params, param
+from ..errors import WRONG_PASSWORD, OAuthError, blocked_description
+from ..params import Params, param
 from .base import token_response
 
 if TYPE_CHECKING:
@@ -35,9 +35,9 @@ async def password_grant(tenant: Tenant, client: Client, body: Params, grant: st
     if realm != DATABASE_CONNECTION:
         raise OAuthError(400, "invalid_request", "the connection was not found")
     # scrypt is slow on purpose: off the event loop.
-    outcome, user = await run_in_threadpool(tenant.users.authenticate, realm, username, password[:MAX_PASSWORD])
+    outcome, user = await run_in_threadpool(tenant.users.authenticate, realm, username, password)
     if outcome == "blocked":
-        raise OAuthError(429, "too_many_attempts", BLOCKED_DESCRIPTION)
+        raise OAuthError(429, "too_many_attempts", blocked_description(tenant.unblock_command(username)))
     if outcome != "ok" or user is None:
         raise OAuthError(403, "invalid_grant", WRONG_PASSWORD)
     scope = param(body, "scope") or DEFAULT_SCOPE
