@@ -18,7 +18,7 @@ from starlette.routing import Route
 
 from shared.app import build_app, oidc, storage
 from shared.config import Settings
-from shared.oidc import TenantUnavailable
+from shared.oidc import LoginError, TenantUnavailable
 from shared.pages import error_page, render
 from shared.storage import TokenStorage
 
@@ -53,6 +53,13 @@ async def callback(request: Request) -> Response:
 # endregion: create-session-page
 
 
+NO_PROVIDER_LOGOUT = (
+    "You are logged out of this app. The identity provider offers no logout endpoint "
+    "(its discovery document has no end_session_endpoint), so your session there may still be active: "
+    "Log In could sign you straight back in."
+)
+
+
 # region: logout-page
 async def logout(request: Request) -> Response:
     """Logout: forget the session here, then send the browser to the tenant to end its session too.
@@ -63,13 +70,17 @@ async def logout(request: Request) -> Response:
     settings: Settings = request.app.state.settings
     # Only a token that passed Check Session goes back to the tenant, as id_token_hint.
     id_token = storage(request).read(request) if request.user else None
+    request.scope["user"] = None  # whatever page follows shows the logged-out state
     try:
         logout_url = await oidc(request).logout_url(id_token, return_to=settings.base_url)
-        response: Response = RedirectResponse(logout_url, status_code=303)
-    except TenantUnavailable as error:
+        if logout_url is None:  # the provider offers no logout endpoint (no end_session_endpoint, not Auth0)
+            response: Response = error_page(request, 200, "Logged out of this app", NO_PROVIDER_LOGOUT)
+        else:
+            response = RedirectResponse(logout_url, status_code=303)
+    except (TenantUnavailable, LoginError) as error:  # down, or answering wrongly: still log out here
         response = error_page(
             request,
-            503,
+            error.status,
             "Logged out of this app only",
             f"{error} Your session at the tenant may still be active: Log In could sign you straight back in.",
         )

@@ -46,7 +46,7 @@ async def login_error(request: Request, exc: Exception) -> Response:
 async def tenant_unavailable(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, TenantUnavailable)
     hint = " Is the dev tenant running?" if request.app.state.settings.embedded else ""
-    return error_page(request, 503, "Identity provider unreachable", f"{exc}{hint} Try again in a moment.")
+    return error_page(request, exc.status, "Identity provider unreachable", f"{exc}{hint} Try again in a moment.")
 
 
 async def session_too_large(request: Request, exc: Exception) -> Response:
