@@ -112,10 +112,10 @@ class OidcClient:
         # OpenID Connect Discovery 4.3: the document must name exactly the issuer we were configured with.
         if document.get("issuer") != issuer:
             said = document.get("issuer")
-            fix = f" Set AUTH0_DOMAIN to {said!r} exactly." if isinstance(said, str) else ""
+            fix = f" Set AUTH0_DOMAIN to {trim(repr(said))} exactly." if isinstance(said, str) else " Check AUTH0_DOMAIN."
             raise LoginError(
                 f"The tenant says its issuer is {trim(repr(said))}, not {issuer!r}: issuers are compared "
-                f"byte for byte, trailing slash included.{fix} Check AUTH0_DOMAIN.",
+                f"byte for byte, trailing slash included.{fix}",
                 status=502,
                 title="Tenant misconfigured",
             )
@@ -200,7 +200,7 @@ class OidcClient:
     def _keys_error(self, error: KeysUnavailable) -> Exception:
         if isinstance(error.__cause__, httpx2.HTTPError):
             return self._unavailable(error.__cause__)
-        return ProviderError(f"{error} ({self.settings.issuer})")
+        return ProviderError(f"The identity provider at {self.settings.issuer} has no usable signing keys. {error}")
 
     async def warm_up(self) -> None:
         """Load discovery and the JWKS before the first visitor needs them."""
