@@ -112,7 +112,9 @@ class OidcClient:
         # OpenID Connect Discovery 4.3: the document must name exactly the issuer we were configured with.
         if document.get("issuer") != issuer:
             said = document.get("issuer")
-            fix = f" Set AUTH0_DOMAIN to {trim(repr(said))} exactly." if isinstance(said, str) else " Check AUTH0_DOMAIN."
+            fix = (
+                f" Set AUTH0_DOMAIN to {trim(repr(said))} exactly." if isinstance(said, str) else " Check AUTH0_DOMAIN."
+            )
             raise LoginError(
                 f"The tenant says its issuer is {trim(repr(said))}, not {issuer!r}: issuers are compared "
                 f"byte for byte, trailing slash included.{fix}",
