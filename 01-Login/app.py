@@ -41,9 +41,8 @@ async def login(request: Request) -> Response:
 
 # region: callback
 async def callback(request: Request) -> Response:
-    """Finish the login: check state, exchange the code, verify the id_token, then store it."""
+    """Finish the login (state, code, verified id_token, a fresh session), then store the id_token."""
     id_token, _claims = await oidc(request).finish_login(request)
-    request.session.clear()  # a fresh session: nothing planted before the login carries into it
     response = RedirectResponse("/", status_code=303)
     storage(request).save(request, response, id_token)
     return response

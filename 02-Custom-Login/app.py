@@ -124,9 +124,8 @@ async def login_with_google(request: Request) -> Response:
 
 
 async def callback(request: Request) -> Response:
-    """Finish the Google login: check state, exchange the code, verify the id_token, then store it."""
+    """Finish the Google login (state, code, verified id_token, a fresh session), then store the id_token."""
     id_token, _claims = await oidc(request).finish_login(request)
-    request.session.clear()  # a fresh session: nothing planted before the login carries into it
     response = RedirectResponse("/", status_code=303)
     storage(request).save(request, response, id_token)
     return response

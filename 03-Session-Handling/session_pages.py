@@ -23,7 +23,7 @@ from starlette.routing import Route
 from shared.app import build_app, oidc, storage
 from shared.config import Settings
 from shared.forms import read_form
-from shared.oidc import TenantUnavailable
+from shared.oidc import LoginError, TenantUnavailable
 from shared.pages import error_page, render
 from shared.session_check import verify_id_token
 from shared.storage import TokenStorage
@@ -85,7 +85,7 @@ async def login(request: Request) -> Response:
 
 # region: create-session-page
 async def callback(request: Request) -> Response:
-    """Create Session: finish the login (state, code, verified id_token), record it, then let the variant store it."""
+    """Create Session: finish the login (state, code, verified id_token, a fresh session), record it, store it."""
     id_token, claims = await oidc(request).finish_login(request)
     settings: Settings = request.app.state.settings
     now = request.app.state.clock()
@@ -93,13 +93,19 @@ async def callback(request: Request) -> Response:
     await sessions(request).start(
         SessionRecord(session_key(id_token), claims.get("sid"), claims["sub"], now, now, ends)
     )
-    request.session.clear()  # a fresh session: nothing from before the login survives into it
     response = RedirectResponse("/", status_code=303)
     storage(request).save(request, response, id_token)
     return response
 
 
 # endregion: create-session-page
+
+
+NO_PROVIDER_LOGOUT = (
+    "You are logged out of this app. The identity provider offers no logout endpoint "
+    "(its discovery document has no end_session_endpoint), so your session there may still be active: "
+    "Log In could sign you straight back in."
+)
 
 
 # region: logout-page
@@ -113,22 +119,26 @@ async def logout(request: Request) -> Response:
     settings: Settings = request.app.state.settings
     id_token = storage(request).read(request)
     if id_token:
-        await sessions(request).end(session_key(id_token))  # 1. revoke
+        await sessions(request).end(session_key(id_token))  # 1. revoke: copies of the cookie stop working
     request.session.clear()  # nothing of this session survives into the next one
-    # The token goes to the tenant as id_token_hint only if it passed Check Session; it is revoked here
-    # by now, so the copy in the browser's history is no longer a session credential.
+    # Only a token that passed Check Session goes to the tenant, as id_token_hint; revoked by now, the copy
+    # that stays in the browser's history is no longer a session credential.
     hint = id_token if request.user else None
+    request.scope["user"] = None  # whatever page follows shows the logged-out state
     try:
-        logout_url = await oidc(request).logout_url(hint, return_to=settings.base_url)  # 3. end the tenant's
-        response: Response = RedirectResponse(logout_url, status_code=303)
-    except TenantUnavailable as error:
+        logout_url = await oidc(request).logout_url(hint, return_to=settings.base_url)
+        if logout_url is None:  # the provider offers no logout endpoint (no end_session_endpoint, not Auth0)
+            response: Response = error_page(request, 200, "Logged out of this app", NO_PROVIDER_LOGOUT)
+        else:
+            response = RedirectResponse(logout_url, status_code=303)  # 3. end the tenant's session too
+    except (TenantUnavailable, LoginError) as error:  # down, or answering wrongly: still log out here
         response = error_page(
             request,
-            503,
+            error.status,
             "Logged out of this app only",
             f"{error} Your session at the tenant may still be active: Log In could sign you straight back in.",
         )
-    storage(request).erase(request, response)  # 2. erase
+    storage(request).erase(request, response)  # 2. erase the cookie, whichever answer goes back
     return response
 
 

@@ -53,7 +53,7 @@ def build_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         # One connection pool per process, kept alive between requests to the tenant.
         transport = httpx2.AsyncHTTPTransport(verify=tls_context(settings.issuer))
-        async with httpx2.AsyncClient(timeout=10, transport=transport) as http:
+        async with httpx2.AsyncClient(timeout=settings.http_timeout, transport=transport) as http:
             app.state.oidc = OidcClient(settings, http, transport)
             # Discovery and the JWKS load in the background: the first page answers at once.
             warming = asyncio.create_task(_warm_up(app.state.oidc))
@@ -85,6 +85,7 @@ def build_app(
     app.state.step = step
     app.state.templates = pages.templates(templates)
     app.state.storage = storage
+    app.state.session_cookie = session  # for the size guard of what shared/profile.py keeps there
     return app
 
 

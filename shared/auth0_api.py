@@ -14,6 +14,7 @@ from typing import Any
 import httpx2
 
 from shared.oidc import SCOPE, OidcClient, TenantUnavailable
+from shared.upstream import describe
 
 PASSWORD_REALM_GRANT = "http://auth0.com/oauth/grant-type/password-realm"
 
@@ -25,6 +26,13 @@ ENABLE_PASSWORD_GRANT = (
 SET_DEFAULT_DIRECTORY = (
     "In the Auth0 Dashboard open Settings (Tenant Settings) → API Authorization Settings and set "
     "Default Directory to your database connection's name (or set AUTH0_CONNECTION)."
+)
+
+# Step 02's form uses two Auth0 endpoints no OpenID Connect provider has to offer.
+NOT_AUTH0 = (
+    "This form cannot {what} at {issuer}: it uses Auth0's password-realm grant and /dbconnections/signup, "
+    "which this identity provider does not offer. Use the button that logs in at the provider's own page "
+    "(step 01 shows that flow), or run this step against Auth0 or the bundled dev tenant."
 )
 
 
@@ -66,12 +74,17 @@ async def login_with_password(client: OidcClient, email: str, password: str) -> 
     )
     if answer.status_code == 200 and isinstance(id_token := _json(answer).get("id_token"), str):
         return id_token
-    raise _login_error(answer.status_code, _json(answer))
+    code = str(_json(answer).get("error") or "")
+    if code == "unsupported_grant_type" or (code == "unauthorized_client" and not settings.auth0):
+        raise AuthApiError(NOT_AUTH0.format(issuer=settings.issuer, what="log in with a password"), status=501)
+    raise _login_error(answer.status_code, _json(answer), answer)
 
 
 async def sign_up(client: OidcClient, email: str, password: str) -> None:
     """Create the user in the database connection (POST /dbconnections/signup); it is not logged in yet."""
     settings = client.settings
+    if not settings.auth0:
+        raise AuthApiError(NOT_AUTH0.format(issuer=settings.issuer, what="sign up"), status=501)
     answer = await _post(
         client,
         f"{settings.issuer}dbconnections/signup",
@@ -90,7 +103,7 @@ async def _post(client: OidcClient, url: str, **body: Any) -> httpx2.Response:
     try:
         return await client.http.post(url, headers={"accept": "application/json"}, **body)
     except httpx2.HTTPError as error:
-        raise TenantUnavailable(client.settings.issuer) from error
+        raise TenantUnavailable(client.settings.issuer, timed_out=isinstance(error, httpx2.TimeoutException)) from error
 
 
 def _json(response: httpx2.Response) -> dict[str, Any]:
@@ -107,7 +120,7 @@ def _code_and_description(body: dict[str, Any]) -> tuple[str, Any]:
     return str(code), description
 
 
-def _login_error(status: int, body: dict[str, Any]) -> AuthApiError:
+def _login_error(status: int, body: dict[str, Any], answer: httpx2.Response | None = None) -> AuthApiError:
     code, description = _code_and_description(body)
     text = str(description)
     if code in ("invalid_grant", "invalid_user_password"):
@@ -140,6 +153,8 @@ def _login_error(status: int, body: dict[str, Any]) -> AuthApiError:
         )
     if code == "password_leaked":
         return AuthApiError("This password appeared in a data breach and was blocked. Reset your password.", status=403)
+    if answer is not None and (status == 200 or not code):  # not OAuth's JSON: say what came instead
+        return AuthApiError(f"The tenant answered the password login with {describe(answer)}.", status=502)
     return _unexpected(status, code, text)
 
 

@@ -20,6 +20,7 @@ from typing import Any, TextIO
 import httpx2
 
 from shared.config import MIN_SECRET_KEY_LENGTH, ConfigError, Settings, load_settings
+from shared.oidc import OPTIONAL_ENDPOINTS, REQUIRED_ENDPOINTS
 
 DASHBOARD_APP = "Auth0 Dashboard → Applications → your application → Settings"
 START_DEV_TENANT = "start it with `uv run python -m shared.dev_tenant` (or run any step: `uv run 01-Login/app.py`)"
@@ -89,6 +90,8 @@ def check_signing_keys(client: httpx2.Client, discovery: Mapping[str, Any]) -> R
         response = client.get(jwks_uri)
         response.raise_for_status()
         keys = response.json().get("keys", [])
+        if not isinstance(keys, list):
+            raise ValueError("keys is not a list")
     except (httpx2.HTTPError, ValueError, AttributeError) as error:
         return _fail(
             "signing keys",
@@ -98,7 +101,10 @@ def check_signing_keys(client: httpx2.Client, discovery: Mapping[str, Any]) -> R
     rs256 = [
         key
         for key in keys
-        if key.get("kty") == "RSA" and key.get("alg", "RS256") == "RS256" and key.get("use", "sig") == "sig"
+        if isinstance(key, dict)
+        and key.get("kty") == "RSA"
+        and key.get("alg", "RS256") == "RS256"
+        and key.get("use", "sig") == "sig"
     ]
     if rs256:
         return _ok("signing keys", f"{len(rs256)} RS256 key(s) at {jwks_uri}")
@@ -159,6 +165,36 @@ def check_client(settings: Settings, client: httpx2.Client, discovery: Mapping[s
     )
 
 
+def issuer_form(settings: Settings) -> str:
+    """Which issuer form the configuration expects, in words: Auth0's, or another provider's as written."""
+    if settings.auth0:
+        return "Auth0's form: https://DOMAIN/ with its trailing slash"
+    return "another provider's issuer, exactly as written in AUTH0_DOMAIN"
+
+
+def check_endpoints(discovery: Mapping[str, Any]) -> Result:
+    """The endpoints the app uses, as the app checks them (shared/oidc.py): URLs, the optional ones when present."""
+    problems = [
+        name
+        for name in (*REQUIRED_ENDPOINTS, *OPTIONAL_ENDPOINTS)
+        if (discovery.get(name) is not None or name in REQUIRED_ENDPOINTS)
+        and not (isinstance(discovery.get(name), str) and str(discovery.get(name)).startswith(("https://", "http://")))
+    ]
+    if problems:
+        return _fail(
+            "endpoints",
+            f"the discovery document's {', '.join(problems)} missing or not a URL",
+            "the provider's discovery document is incomplete; logins cannot work against it",
+        )
+    logout = (
+        "end_session_endpoint"
+        if discovery.get("end_session_endpoint")
+        else "none advertised: Log Out ends this app's session only (Auth0: /v2/logout)"
+    )
+    userinfo = "userinfo_endpoint" if discovery.get("userinfo_endpoint") else "no userinfo_endpoint"
+    return _ok("endpoints", f"authorize, token, jwks, {userinfo}; logout: {logout}")
+
+
 def run_checks(settings: Settings, client: httpx2.Client, now: Callable[[], float] = time.time) -> list[Result]:
     """Every check against `settings`, in order; checks that need the tenant are skipped when it is down."""
     results = [check_secret_key(settings)]
@@ -182,7 +218,7 @@ def run_checks(settings: Settings, client: httpx2.Client, now: Callable[[], floa
         results.append(_fail("tenant reachable", f"{settings.discovery_url}: {error}", fix))
         return results + [
             Result(name, None, "skipped: the tenant did not answer")
-            for name in ("issuer", "clock", "signing keys", "client credentials")
+            for name in ("issuer", "endpoints", "clock", "signing keys", "client credentials")
         ]
     except ValueError as error:
         results.append(
@@ -197,16 +233,22 @@ def run_checks(settings: Settings, client: httpx2.Client, now: Callable[[], floa
 
     issuer = discovery.get("issuer")
     if issuer == settings.issuer:
-        results.append(_ok("issuer", issuer))
+        results.append(_ok("issuer", f"{issuer} ({issuer_form(settings)})"))
     else:
-        where = "DEV_TENANT_PORT" if settings.embedded else "AUTH0_DOMAIN (environment or .env)"
+        if settings.embedded:
+            fix = "set DEV_TENANT_PORT so that it matches the tenant's issuer exactly"
+        elif isinstance(issuer, str):
+            fix = f"set AUTH0_DOMAIN (environment or .env) to {issuer!r} exactly, trailing slash and path as written"
+        else:
+            fix = "AUTH0_DOMAIN does not point at an OpenID Connect provider"
         results.append(
             _fail(
                 "issuer",
-                f"the tenant says {issuer!r}, the configuration expects {settings.issuer!r}",
-                f"set {where} so that it matches the tenant's issuer exactly; every id_token would be refused",
+                f"the tenant says {issuer!r}, the configuration expects {settings.issuer!r} ({issuer_form(settings)})",
+                f"{fix}; issuers are compared byte for byte and every id_token would be refused",
             )
         )
+    results.append(check_endpoints(discovery))
     results.append(check_clock(settings, response, now))
     results.append(check_signing_keys(client, discovery))
     results.append(check_client(settings, client, discovery))
@@ -214,7 +256,10 @@ def run_checks(settings: Settings, client: httpx2.Client, now: Callable[[], floa
 
 
 def report(settings: Settings, results: list[Result], out: TextIO) -> None:
-    tenant = "the bundled dev tenant" if settings.embedded else "a real Auth0 tenant"
+    if settings.embedded:
+        tenant = "the bundled dev tenant"
+    else:
+        tenant = "a real Auth0 tenant" if settings.auth0 else "an OpenID Connect provider"
     print(f"Configuration: {tenant} at {settings.issuer}, app at {settings.base_url}\n", file=out)
     width = max(len(result.name) for result in results)
     for result in results:

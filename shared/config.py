@@ -19,6 +19,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PORT = 3000  # the port Auth0's quickstarts use in their Allowed Callback URLs
 MIN_SECRET_KEY_LENGTH = 32
 LEEWAY_SECONDS = 60  # clock skew tolerated on exp/iat/nbf
+HTTP_TIMEOUT = 10.0  # seconds to wait for the provider before the page says it did not answer
 
 
 class ConfigError(Exception):
@@ -27,7 +28,7 @@ class ConfigError(Exception):
 
 @dataclass(frozen=True)
 class Settings:
-    issuer: str  # always ends with "/", as Auth0's issuer does
+    issuer: str  # exactly as the provider writes it: Auth0's ends with "/", most others' do not
     client_id: str
     client_secret: str
     app_secret_key: str
@@ -40,6 +41,7 @@ class Settings:
     session_store_url: str | None = None  # redis://host:port/db; None: SQLite in state_dir
     session_idle_timeout: int = 30 * 60  # seconds without a request before a session ends
     session_absolute_timeout: int = 8 * 60 * 60  # seconds after login when it ends regardless
+    http_timeout: float = HTTP_TIMEOUT
 
     @property
     def port(self) -> int:
@@ -55,7 +57,15 @@ class Settings:
 
     @property
     def discovery_url(self) -> str:
-        return f"{self.issuer}.well-known/openid-configuration"
+        # OpenID Connect Discovery §4: the issuer without its trailing slash, then the well-known path.
+        return f"{self.issuer.rstrip('/')}/.well-known/openid-configuration"
+
+    @property
+    def auth0(self) -> bool:
+        """The issuer has Auth0's form, `https://DOMAIN/`: Auth0's own endpoints (/v2/logout, the
+        password-realm grant, /dbconnections/signup) exist. Other providers' issuers have a path or no
+        trailing slash (Keycloak, Okta, Google), and offer only what OpenID Connect specifies."""
+        return urlsplit(self.issuer).path == "/"
 
 
 def is_loopback(host: str) -> bool:
@@ -68,20 +78,26 @@ def is_loopback(host: str) -> bool:
 
 
 def normalize_issuer(domain: str) -> str:
-    """Turn `tenant.us.auth0.com` or `https://tenant.us.auth0.com` into Auth0's issuer form."""
+    """AUTH0_DOMAIN as an issuer: a bare domain means Auth0 (`https://DOMAIN/`); a URL is taken as written.
+
+    The issuer is compared byte for byte with the discovery document's (OpenID Connect Discovery §4.3),
+    so a URL is never "fixed": most providers' issuers have no trailing slash, and adding one would make
+    every login fail. Only surrounding spaces are dropped.
+    """
     value = domain.strip()
     if "://" not in value:
-        value = f"https://{value}"
+        value = f"https://{value.rstrip('/')}/"  # Auth0's issuer always ends with a slash
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(
-            f"AUTH0_DOMAIN={domain!r} is not a domain or an https URL (example: dev-abc123.us.auth0.com)."
+            f"AUTH0_DOMAIN={domain!r} is not a domain or an https URL (example: dev-abc123.us.auth0.com, "
+            "or another provider's issuer such as https://login.example.com/realms/demo)."
         )
     if parts.scheme == "http" and not is_loopback(parts.hostname):
         raise ConfigError(f"AUTH0_DOMAIN={domain!r}: plain http is only allowed for localhost; use https.")
-    if parts.query or parts.fragment:
+    if parts.query or parts.fragment or "?" in value or "#" in value:
         raise ConfigError(f"AUTH0_DOMAIN={domain!r} must not have a query or fragment.")
-    return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}/"
+    return value
 
 
 def checked_secret_key(value: str) -> str:

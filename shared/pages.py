@@ -51,7 +51,7 @@ async def tenant_unavailable(request: Request, exc: Exception) -> Response:
     hint = " Is the dev tenant running?" if settings.embedded else ""
     # At the callback the login's state is already spent: reloading would only say "no login in progress".
     again = "Start again from Log In" if request.url.path == urlsplit(settings.redirect_uri).path else "Try again"
-    return error_page(request, 503, "Identity provider unreachable", f"{exc}{hint} {again} in a moment.")
+    return error_page(request, exc.status, "Identity provider unreachable", f"{exc}{hint} {again} in a moment.")
 
 
 async def session_too_large(request: Request, exc: Exception) -> Response:

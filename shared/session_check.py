@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared import profile
 from shared.oidc import LoginError, TenantUnavailable
 from shared.storage import TokenStorage
 from shared.tokens import Claims, TokenError
@@ -61,6 +62,11 @@ class CheckSession:
             response: Response = await request.app.exception_handlers[HTTPException](request, error)
             await response(scope, receive, send)
             return
+        if scope["user"] is not None:
+            # Display claims /userinfo gave at login, for this same verified `sub` only (shared/profile.py).
+            scope["user"] = profile.attach(request, scope["user"])
+        else:
+            profile.forget(request)
         if not id_token or scope["user"] is not None:
             await self.app(scope, receive, send)
             return

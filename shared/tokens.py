@@ -14,6 +14,8 @@ from joserfc import jws, jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import RSAKey
 
+from shared.upstream import describe
+
 ALGORITHMS = ("RS256",)  # Auth0 signs id_tokens with RS256; never "none", never HS256 with a public key
 BACKCHANNEL_LOGOUT_EVENT = "http://schemas.openid.net/event/backchannel-logout"
 LOGOUT_TOKEN_MAX_AGE = 120  # seconds: a logout token is delivered at once; an old one is a replay
@@ -23,6 +25,10 @@ CACHE_SIZE = 10_000
 
 class TokenError(Exception):
     """The id_token must not be trusted. The message is safe to show; it never contains the token."""
+
+
+class KeysUnavailable(TokenError):
+    """The JWKS could not be fetched or is not a JWKS: the provider's fault, not the token's."""
 
 
 class Claims(dict[str, Any]):
@@ -212,18 +218,28 @@ class IdTokenVerifier:
 
     async def _fetch(self) -> list[PublishedKey]:
         self.jwks_fetches += 1
+        where = f"Could not load the tenant's signing keys from {self.jwks_uri}"
         try:
             response = await self._http.get(self.jwks_uri)
-            response.raise_for_status()
+        except httpx2.HTTPError as error:
+            raise KeysUnavailable(f"{where}.") from error
+        try:
+            if response.status_code != 200:
+                raise ValueError("not a 200 answer")
             published = response.json()["keys"]
+            if not isinstance(published, list):
+                raise TypeError("keys is not a list")
             # Only public RSA signing keys: an "oct" key here would let anyone who knows it HMAC-sign tokens.
-            return [
+            keys = [
                 (jwk.get("kid"), RSAKey.import_key(jwk))
                 for jwk in published
                 if isinstance(jwk, dict) and jwk.get("kty") == "RSA" and jwk.get("use", "sig") == "sig"
             ]
-        except (httpx2.HTTPError, ValueError, KeyError, TypeError, JoseError) as error:
-            raise TokenError(f"Could not load the tenant's signing keys from {self.jwks_uri}.") from error
+        except (ValueError, KeyError, TypeError, JoseError) as error:
+            raise KeysUnavailable(f"{where}: it sent {describe(response)}.") from error
+        if not keys:
+            raise KeysUnavailable(f"{where}: it publishes no RSA signing key ({describe(response)}).")
+        return keys
 
     def _remember(self, token: str, claims: Claims) -> None:
         self._verified[token] = claims

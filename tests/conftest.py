@@ -45,7 +45,8 @@ class RunningTenant:
 @contextlib.contextmanager
 def running_tenant(state_dir: Path, **options) -> Iterator[RunningTenant]:
     port = free_port()
-    issuer = f"http://localhost:{port}/"
+    # generic=True: an issuer as most OpenID Connect providers write it, with a path and no trailing slash.
+    issuer = f"http://localhost:{port}/realms/generic" if options.get("generic") else f"http://localhost:{port}/"
     tenant = Tenant(issuer, state_dir, testing=True, **options)
     with serve(tenant.app, port):
         yield RunningTenant(tenant, issuer, state_dir)
@@ -63,6 +64,20 @@ def tenant(shared_tenant: RunningTenant) -> Iterator[RunningTenant]:
     shared_tenant.tenant.faults.reset()
     yield shared_tenant
     shared_tenant.tenant.faults.reset()
+
+
+@pytest.fixture(scope="session")
+def shared_generic_tenant(tmp_path_factory) -> Iterator[RunningTenant]:
+    """The dev tenant as a provider that is not Auth0: see Tenant(generic=True)."""
+    with running_tenant(tmp_path_factory.mktemp("generic-tenant"), generic=True) as running:
+        yield running
+
+
+@pytest.fixture
+def generic_tenant(shared_generic_tenant: RunningTenant) -> Iterator[RunningTenant]:
+    shared_generic_tenant.tenant.faults.reset()
+    yield shared_generic_tenant
+    shared_generic_tenant.tenant.faults.reset()
 
 
 @pytest.fixture

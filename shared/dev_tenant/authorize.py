@@ -88,7 +88,8 @@ class Authorize:
                 return fail("invalid_request", "Invalid code_challenge")
         elif method is not None:
             return fail("invalid_request", "Missing required parameter: code_challenge")
-        connection = params.get("connection") or DATABASE_CONNECTION
+        # `connection` is Auth0's: a generic provider ignores it, as unknown parameters are (RFC 6749 §3.1).
+        connection = (None if self.tenant.generic else params.get("connection")) or DATABASE_CONNECTION
         if connection not in (DATABASE_CONNECTION, GOOGLE_CONNECTION):
             return fail("invalid_request", "the connection was not found")
         prompt = set((params.get("prompt") or "").split())
@@ -104,7 +105,7 @@ class Authorize:
             expires=self.tenant.now() + TRANSACTION_TTL,
         )
         session = self.current_session(request)
-        requested = params.get("connection")
+        requested = None if self.tenant.generic else params.get("connection")
         if session is not None and requested and session.user.connection != requested:
             session = None  # the app asked for another connection: that needs a new login
         if "none" in prompt:

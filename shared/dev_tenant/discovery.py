@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -35,21 +36,27 @@ CLAIMS_SUPPORTED = [
 ]
 
 
-def discovery_document(issuer: str, *, end_session: bool) -> dict[str, Any]:
-    """Auth0's document, endpoint for endpoint: the issuer keeps Auth0's trailing slash."""
+def discovery_document(
+    issuer: str, *, end_session: bool, base_url: str | None = None, generic: bool = False
+) -> dict[str, Any]:
+    """Auth0's document, endpoint for endpoint: the issuer keeps Auth0's trailing slash.
+
+    generic=True: the issuer as given, endpoints under `base_url`, and only OAuth's own grants.
+    """
+    base = base_url or issuer
     doc: dict[str, Any] = {
         "issuer": issuer,
-        "authorization_endpoint": f"{issuer}authorize",
-        "token_endpoint": f"{issuer}oauth/token",
-        "userinfo_endpoint": f"{issuer}userinfo",
-        "jwks_uri": f"{issuer}.well-known/jwks.json",
+        "authorization_endpoint": f"{base}authorize",
+        "token_endpoint": f"{base}oauth/token",
+        "userinfo_endpoint": f"{base}userinfo",
+        "jwks_uri": f"{base}.well-known/jwks.json",
         "scopes_supported": ["openid", "profile", "email", "offline_access"],
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-        "grant_types_supported": list(DEFAULT_GRANTS),
+        "grant_types_supported": ["authorization_code"] if generic else list(DEFAULT_GRANTS),
         "code_challenge_methods_supported": ["S256"],
         "claims_supported": CLAIMS_SUPPORTED,
         "request_uri_parameter_supported": False,
@@ -59,7 +66,7 @@ def discovery_document(issuer: str, *, end_session: bool) -> dict[str, Any]:
     }
     # Auth0 advertises RP-initiated logout only when the tenant turns it on; apps must cope without it.
     if end_session:
-        doc["end_session_endpoint"] = f"{issuer}oidc/logout"
+        doc["end_session_endpoint"] = f"{base}oidc/logout"
     return doc
 
 
@@ -70,8 +77,10 @@ class Discovery:
         self.tenant = tenant
 
     def routes(self) -> list[Route]:
+        # Discovery §4: the document lives at the issuer's path + /.well-known/openid-configuration.
+        issuer_path = urlsplit(self.tenant.issuer).path.rstrip("/")
         return [
-            Route("/.well-known/openid-configuration", self.discovery),
+            Route(f"{issuer_path}/.well-known/openid-configuration", self.discovery),
             Route("/.well-known/jwks.json", self.jwks),
             Route("/avatars/{picture_id}.svg", self.avatar),
             Route("/", self.home),
@@ -79,7 +88,10 @@ class Discovery:
 
     async def discovery(self, request: Request) -> Response:
         tenant = self.tenant
-        return JSONResponse(discovery_document(tenant.issuer, end_session=tenant.advertise_end_session))
+        document = discovery_document(
+            tenant.issuer, end_session=tenant.advertise_end_session, base_url=tenant.base_url, generic=tenant.generic
+        )
+        return JSONResponse(document)
 
     async def jwks(self, request: Request) -> Response:
         mode = self.tenant.faults.jwks if self.tenant.faults else "normal"

@@ -6,6 +6,7 @@ routes, so nothing a browser sends can make the tenant sign a bad token.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
@@ -15,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 SIGNING_MODES = {"rs256", "bad_signature", "none", "hs256_client_secret", "foreign_key", "no_kid"}
 JWKS_MODES = {"normal", "no_kid", "multi_no_kid"}
@@ -35,6 +37,8 @@ class Faults:
     logout_token_remove: list[str] = field(default_factory=list)
     logout_token_signing: str = "rs256"  # one of SIGNING_MODES
     logout_token_typ: str = "logout+jwt"
+    # path → a canned answer replacing the real one: {"status", "body", "content_type", "location", "delay"}
+    answers: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def update(self, **changes: Any) -> None:
         for name, value in changes.items():
@@ -44,7 +48,9 @@ class Faults:
                 raise ValueError(f"{name} must be one of {sorted(SIGNING_MODES)}")
             if name == "jwks" and value not in JWKS_MODES:
                 raise ValueError(f"jwks must be one of {sorted(JWKS_MODES)}")
-            if name in ("id_token_claims", "userinfo_claims", "logout_token_claims") and not isinstance(value, dict):
+            if name in ("id_token_claims", "userinfo_claims", "logout_token_claims", "answers") and not isinstance(
+                value, dict
+            ):
                 raise ValueError(f"{name} must be an object")
             if name in ("id_token_remove", "logout_token_remove") and not (
                 isinstance(value, list) and all(isinstance(item, str) for item in value)
@@ -58,6 +64,31 @@ class Faults:
         fresh = Faults()
         for item in fields(self):
             setattr(self, item.name, getattr(fresh, item.name))
+
+
+class BrokenAnswers:
+    """Answer a path with `Faults.answers[path]` instead of the real endpoint: HTML, a redirect, a hang…"""
+
+    def __init__(self, app: ASGIApp, *, faults: Faults) -> None:
+        self.app = app
+        self.faults = faults
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        answer = self.faults.answers.get(scope["path"]) if scope["type"] == "http" else None
+        if answer is None:
+            await self.app(scope, receive, send)
+            return
+        await asyncio.sleep(float(answer.get("delay", 0)))
+        body = answer.get("body", "")
+        content = body if isinstance(body, str) else json.dumps(body)
+        headers = {"location": answer["location"]} if "location" in answer else {}
+        response = Response(
+            content,
+            status_code=int(answer.get("status", 200)),
+            media_type=answer.get("content_type", "application/json"),
+            headers=headers,
+        )
+        await response(scope, receive, send)
 
 
 class FaultsApi:

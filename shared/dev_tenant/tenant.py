@@ -20,8 +20,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -30,7 +32,7 @@ from .backchannel import BackchannelLogout, SentLogoutToken
 from .clients import DEFAULT_GRANTS, PASSWORD_REALM_GRANT, Client, dev_client
 from .defaults import DATABASE_CONNECTION, DEFAULT_PORT, DEMO_EMAIL, DEMO_PASSWORD, default_state_dir
 from .discovery import Discovery
-from .faults import Faults, FaultsApi
+from .faults import BrokenAnswers, Faults, FaultsApi
 from .grants.authorization_code import exchange_code
 from .hosted_pages import HostedPages
 from .hosts import only_own_hosts
@@ -42,6 +44,8 @@ from .signing import sign_id_token, sign_logout_token
 from .token_endpoint import TokenEndpoint
 from .userinfo_signup import UserinfoAndSignup
 from .users import UserExists, UserStore
+
+AUTH0_ONLY_PATHS = {"/v2/logout", "/dbconnections/signup"}
 
 __all__ = ["DEFAULT_GRANTS", "PASSWORD_REALM_GRANT", "Client", "Faults", "SentLogoutToken", "Tenant"]
 
@@ -56,9 +60,21 @@ class Tenant:
         *,
         testing: bool = False,
         advertise_end_session: bool = True,
+        generic: bool = False,
     ) -> None:
-        # Auth0's issuer always ends with a slash, and apps compare it byte for byte.
-        self.issuer = issuer if issuer.endswith("/") else issuer + "/"
+        # generic=True: a provider that is not Auth0, as most certified ones look — the issuer exactly as
+        # given (no trailing slash, a path: Keycloak's /realms/NAME), discovery under that path, no
+        # /v2/logout, no password grants, no /dbconnections/signup, and id_tokens carrying only `sub`
+        # (the profile is in /userinfo). The endpoints stay at the host's root: the document names them.
+        self.generic = generic
+        if generic:
+            self.issuer = issuer
+            parts = urlsplit(issuer)
+            self.base_url = f"{parts.scheme}://{parts.netloc}/"
+        else:
+            # Auth0's issuer always ends with a slash, and apps compare it byte for byte.
+            self.issuer = issuer if issuer.endswith("/") else issuer + "/"
+            self.base_url = self.issuer
         self.state_dir = Path(state_dir) if state_dir is not None else default_state_dir()
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.testing = testing
@@ -67,7 +83,7 @@ class Tenant:
         # Every Back-Channel Logout token sent (or tried), for tests to read; None outside tests.
         self.sent_logout_tokens: list[SentLogoutToken] | None = [] if testing else None
         self.keys = KeyStore(self.state_dir)
-        self.users = UserStore(self.state_dir, self.issuer)
+        self.users = UserStore(self.state_dir, self.base_url)
         self.clients: dict[str, Client] = {}
         self.clock: Callable[[], float] = time.time  # tests may replace it to move time forward
         # Login transactions, SSO sessions, codes and access tokens live in memory only.
@@ -93,9 +109,14 @@ class Tenant:
             *UserinfoAndSignup(self).routes(),
             *Logout(self).routes(),
         ]
+        if generic:  # Auth0's own endpoints: a generic provider has none of them
+            routes = [route for route in routes if route.path not in AUTH0_ONLY_PATHS]
         if self.faults is not None:
             routes += FaultsApi(self.faults, self.rotate_key, self.sent_logout_tokens).routes()
-        self.app = Starlette(routes=routes, middleware=[only_own_hosts(self.issuer)])
+        middleware = [only_own_hosts(self.issuer)]
+        if self.faults is not None:  # tests only: canned broken answers in front of every endpoint (faults.py)
+            middleware.append(Middleware(BrokenAnswers, faults=self.faults))
+        self.app = Starlette(routes=routes, middleware=middleware)
 
     def now(self) -> float:
         return self.clock()

@@ -37,7 +37,7 @@ class TokenEndpoint:
         grant = param(body, "grant_type")
         if not grant:
             raise OAuthError(400, "invalid_request", "Missing required parameter: grant_type")
-        if grant not in DEFAULT_GRANTS:
+        if grant not in DEFAULT_GRANTS or (self.tenant.generic and grant != "authorization_code"):
             raise OAuthError(400, "unsupported_grant_type", f"Unsupported grant type: {grant}")
         if grant not in client.grant_types:
             raise OAuthError(403, "unauthorized_client", f"Grant type '{grant}' not allowed for the client.")

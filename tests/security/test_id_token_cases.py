@@ -169,12 +169,11 @@ def test_token_signed_with_a_rotated_in_key_is_accepted_after_one_jwks_fetch(ent
 
 
 def test_userinfo_sub_mismatch_cannot_matter_because_no_step_calls_userinfo(entry, http, counting_tenant):
-    """OpenID RP test rp-userinfo-bad-sub-claim applies wherever /userinfo is called; no step calls it.
+    """With the profile in the id_token (Auth0), no step calls /userinfo, so its `sub` cannot matter.
 
-    The profile every step shows comes from the verified id_token (Authlib calls /userinfo only when
-    the token response has no id_token, which our callback refuses). This test keeps it that way: with
-    a /userinfo answering another `sub`, every entry point still logs in as the id_token's user and
-    /userinfo is never requested. If a step starts calling it, this fails: add the sub check then.
+    Steps call /userinfo only when the verified id_token has no name/nickname/email (another
+    provider), and then refuse a different `sub`: tests/steps/test_generic_provider.py
+    (OpenID RP test rp-userinfo-bad-sub-claim). Here, with Auth0-shaped tokens, /userinfo is never requested.
     """
     counting_tenant.tenant.faults.update(userinfo_claims={"sub": "auth0|someone-else"})
     try:

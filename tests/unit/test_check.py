@@ -191,3 +191,24 @@ def test_help_explains_the_exit_codes():
     )
     assert result.returncode == 0
     assert "--env-file" in result.stdout and "Exit code" in result.stdout
+
+
+def test_all_checks_pass_against_a_generic_provider_and_name_the_issuer_form(generic_tenant, tmp_path):
+    code, output = run_check(tmp_path, **real_env(generic_tenant.issuer, generic_tenant))
+    assert code == 0, output
+    assert "an OpenID Connect provider" in output
+    assert "another provider's issuer, exactly as written" in line_of(output, "issuer")
+    assert "end_session_endpoint" in line_of(output, "endpoints")
+
+
+def test_a_trailing_slash_the_provider_does_not_have_fails_and_says_what_to_write(generic_tenant, tmp_path):
+    code, output = run_check(tmp_path, **real_env(generic_tenant.issuer + "/", generic_tenant))
+    assert code == 1, output
+    assert "FAIL" in line_of(output, "issuer")
+    assert f"set AUTH0_DOMAIN (environment or .env) to '{generic_tenant.issuer}' exactly" in output
+
+
+def test_an_auth0_domain_names_auth0s_issuer_form(tenant, tmp_path):
+    code, output = run_check(tmp_path, **real_env(tenant.issuer, tenant))
+    assert code == 0, output
+    assert "Auth0's form: https://DOMAIN/" in line_of(output, "issuer"), output

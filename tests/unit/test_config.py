@@ -91,14 +91,45 @@ def test_dotenv_file_is_read_and_environment_wins(tmp_path):
     ("domain", "issuer"),
     [
         ("dev-abc.eu.auth0.com", "https://dev-abc.eu.auth0.com/"),
-        ("https://dev-abc.eu.auth0.com", "https://dev-abc.eu.auth0.com/"),
-        ("https://login.example.com/", "https://login.example.com/"),
-        ("http://localhost:4000", "http://localhost:4000/"),
+        ("dev-abc.eu.auth0.com/", "https://dev-abc.eu.auth0.com/"),
+        (" https://login.example.com/ ", "https://login.example.com/"),
         ("http://127.0.0.1:4000/", "http://127.0.0.1:4000/"),
     ],
 )
-def test_domain_forms_become_auth0_issuers(domain, issuer):
+def test_a_bare_domain_means_auth0_and_its_trailing_slash(domain, issuer):
     assert normalize_issuer(domain) == issuer
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://dev-abc.eu.auth0.com",
+        "https://sso.example.com/realms/demo",
+        "https://example.okta.com/oauth2/default",
+        "https://accounts.google.com",
+        "http://localhost:4000",
+        "https://idp.example.com/application/o/app/",
+    ],
+)
+def test_a_url_is_the_issuer_exactly_as_written(url):
+    assert normalize_issuer(url) == url
+
+
+@pytest.mark.parametrize(
+    ("issuer", "discovery"),
+    [
+        ("https://dev-abc.eu.auth0.com/", "https://dev-abc.eu.auth0.com/.well-known/openid-configuration"),
+        ("https://sso.example.com/realms/demo", "https://sso.example.com/realms/demo/.well-known/openid-configuration"),
+        ("https://accounts.google.com", "https://accounts.google.com/.well-known/openid-configuration"),
+    ],
+)
+def test_discovery_url_is_the_issuer_without_its_slash_plus_the_well_known_path(tmp_path, issuer, discovery):
+    settings = load_settings(
+        {"AUTH0_DOMAIN": issuer, "AUTH0_CLIENT_ID": "c", "AUTH0_CLIENT_SECRET": "s", "APP_SECRET_KEY": "k" * 40},
+        env_file=tmp_path / "none.env",
+    )
+    assert settings.discovery_url == discovery
+    assert settings.auth0 == issuer.endswith(".com/")
 
 
 @pytest.mark.parametrize("domain", ["http://example.com", "ftp://example.com", "https://", "https://x.com/?a=1"])

@@ -27,7 +27,8 @@ def token_response(
     answer: dict[str, Any] = {"access_token": access_token}
     if "openid" in scope.split():
         claims = {
-            **user.claims(scope),
+            # A generic provider keeps the profile in /userinfo (OIDC Core 5.4 allows either).
+            **({"sub": user.user_id} if tenant.generic else user.claims(scope)),
             "iss": tenant.issuer,
             "aud": client.client_id,
             "iat": int(now),
