@@ -126,11 +126,9 @@ def _login_error(status: int, body: dict[str, Any], answer: httpx2.Response | No
     if code in ("invalid_grant", "invalid_user_password"):
         return AuthApiError("Wrong email or password.", status=401)
     if code == "too_many_attempts":
-        return AuthApiError(
-            "Too many failed attempts: this account is blocked for now. "
-            "Follow the instructions in the email the tenant sent to unblock it, or ask an administrator.",
-            status=429,
-        )
+        # The tenant's own words say how to unblock: Auth0's point to the email it sent, the dev tenant's
+        # (which sends no email) name the command that lifts the block.
+        return AuthApiError(text or "Too many failed attempts: this account is blocked for now.", status=429)
     if code == "unauthorized" and "blocked" in text.lower():
         return AuthApiError("This account is blocked. Ask an administrator to unblock it.", status=403)
     if code == "unauthorized_client":

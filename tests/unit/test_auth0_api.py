@@ -110,3 +110,10 @@ def test_policy_text_is_the_fallback_when_rules_are_missing():
 
 def test_existing_username_counts_as_an_existing_user():
     assert _signup_error(400, {"code": "username_exists", "description": "The username already exists."}).status == 409
+
+
+def test_lock_out_shows_the_tenants_own_words_on_how_to_unblock():
+    auth0 = "Your account has been blocked after multiple consecutive login attempts. We've sent you an email."
+    assert _login_error(429, {"error": "too_many_attempts", "error_description": auth0}).message == auth0
+    fallback = _login_error(429, {"error": "too_many_attempts"})
+    assert fallback.status == 429 and "blocked" in fallback.message
