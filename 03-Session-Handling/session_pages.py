@@ -189,18 +189,21 @@ class SessionPanel:
 def session_panel(request: Request) -> SessionPanel:
     variant, holds = request.app.state.variant
     cookie = storage(request).cookie
-    panel = SessionPanel(variant, cookie, holds, sessions(request).where)
+    store = sessions(request).where
     record: SessionRecord | None = getattr(request.state, "session_record", None)
     if request.user is None or record is None:
-        return panel
+        return SessionPanel(variant, cookie, holds, store)
     settings: Settings = request.app.state.settings
     now = request.app.state.clock()
-    idle_ends = record.last_used_at + settings.session_idle_timeout
-    return replace(
-        panel,
+    idle_ends = min(record.last_used_at + settings.session_idle_timeout, record.expires_at)
+    return SessionPanel(
+        variant,
+        cookie,
+        holds,
+        store,
         cookie_bytes=len(request.cookies.get(cookie, "")),
         identity=f"sid {record.sid}" if record.sid else f"record {record.key[:16]}…",
-        idle_ends_in=_duration(min(idle_ends, record.expires_at) - now),
+        idle_ends_in=_duration(idle_ends - now),
         ends_in=_duration(record.expires_at - now),
         ends_at=datetime.fromtimestamp(record.expires_at, UTC).strftime("%a %d %b %Y, %H:%M:%S UTC"),
         token_expires_iso=datetime.fromtimestamp(request.user["exp"], UTC).isoformat(),

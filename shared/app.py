@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 import httpx2
-from secure.middleware import SecureASGIMiddleware
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
@@ -20,7 +19,7 @@ from starlette.staticfiles import StaticFiles
 
 from shared import pages
 from shared.config import Settings
-from shared.headers import NoStore, security_headers
+from shared.headers import SecurityHeaders
 from shared.hosts import CanonicalHostMiddleware
 from shared.oidc import LoginError, OidcClient, TenantUnavailable
 from shared.redact import protect_logs
@@ -65,8 +64,7 @@ def build_app(
         routes=[*routes, Mount("/static", StaticFiles(directory=STATIC), name="static")],
         middleware=[
             # Outermost, so every answer has them, redirects and error pages included (shared/headers.py).
-            Middleware(SecureASGIMiddleware, secure=security_headers(settings)),
-            Middleware(NoStore),
+            Middleware(SecurityHeaders, settings=settings),
             Middleware(CanonicalHostMiddleware, base_url=settings.base_url),
             Middleware(ForgetUnreadableSession, cookie=session, secure=settings.https),
             Middleware(

@@ -17,12 +17,21 @@ class ForgetUnreadableSession:
     def __init__(self, app: ASGIApp, *, cookie: str, secure: bool) -> None:
         self.app = app
         self.cookie = cookie
+        self.marker = f"{cookie}=".encode()
         self.deletion = f"{cookie}=null; path=/; expires=Thu, 01 Jan 1970 00:00:00 GMT; httponly; samesite=lax"
         if secure:
             self.deletion += "; secure"
 
+    def _may_carry_cookie(self, scope: Scope) -> bool:
+        """A look at the raw header first: most requests of the plain-cookie variant carry no session cookie."""
+        return any(name == b"cookie" and self.marker in value for name, value in scope["headers"])
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or self.cookie not in HTTPConnection(scope).cookies:
+        if (
+            scope["type"] != "http"
+            or not self._may_carry_cookie(scope)
+            or self.cookie not in HTTPConnection(scope).cookies
+        ):
             await self.app(scope, receive, send)
             return
 
