@@ -14,7 +14,7 @@ import pytest
 
 from shared.config import Settings
 from shared.dev_tenant import DEV_CLIENT_ID, Tenant, dev_client_secret
-from tests.support.forms import password_form
+from tests.support.pages import hosted_login  # noqa: F401  (tests import it from here too)
 from tests.support.redis_server import redis_server_path, running_redis
 from tests.support.servers import free_port, serve
 from tests.support.steps import load_step
@@ -106,17 +106,6 @@ def http() -> Iterator[httpx2.Client]:
     """A cookie-keeping client that does not follow redirects, so tests see each hop."""
     with httpx2.Client(timeout=10) as client:
         yield client
-
-
-def hosted_login(client: httpx2.Client, app_url: str, email: str, password: str) -> httpx2.Response:
-    """Log in through the hosted login page the way a person would; return the app's last response."""
-    page = client.get(f"{app_url}/login", follow_redirects=True)
-    assert page.status_code == 200, page.text
-    form = password_form(page.text, str(page.url))
-    data = dict(form.fields)
-    data[form.field_named(type_="email") or form.field_named(contains="email") or "username"] = email
-    data[form.field_named(type_="password")] = password
-    return client.post(form.action, data=data, follow_redirects=True)
 
 
 @pytest.fixture(scope="session")

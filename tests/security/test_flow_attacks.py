@@ -21,6 +21,7 @@ from tests.security.conftest import (
     set_cookie_headers,
 )
 from tests.support.forms import forms_in, password_form
+from tests.support.pages import shows_logged_out
 from tests.support.steps import COOKIES, StepCookies, session_data, sets_a_session
 
 EVIL = "https://attacker.example"
@@ -44,7 +45,7 @@ def cookies_of(app: str, apps: dict[str, str]) -> StepCookies:
 def logged_out(http: httpx2.Client, app: str, cookie: str | None = None) -> bool:
     page = http.get(f"{app}/", headers={"cookie": cookie} if cookie else None)
     assert page.status_code == 200, page.text
-    return 'id="btn-login"' in page.text and 'id="btn-logout"' not in page.text
+    return shows_logged_out(page.text)
 
 
 def stores_no_session(response: httpx2.Response) -> bool:

@@ -25,6 +25,7 @@ from tests.security.conftest import (
 )
 from tests.security.test_flow_attacks import as_cookie, attacker_key, callback_url, forged_id_token  # noqa: F401
 from tests.support.forms import password_form
+from tests.support.pages import shows_logged_in
 from tests.support.steps import COOKIES, session_data
 
 STEP_IDS = {STEPS[0]: "01", STEPS[1]: "02", STEPS[2]: "03-cookie", STEPS[3]: "03-wrapper"}
@@ -39,7 +40,7 @@ def step(request) -> str:
 def logged_in(http: httpx2.Client, app: str) -> bool:
     page = http.get(f"{app}/")
     assert page.status_code == 200, page.text
-    return 'id="btn-logout"' in page.text
+    return shows_logged_in(page.text)
 
 
 def login_start(step: str) -> str:

@@ -28,6 +28,7 @@ from shared.app import storage
 from shared.dev_tenant import DEMO_EMAIL, DEMO_PASSWORD, DEV_CLIENT_ID
 from shared.storage import MAX_COOKIE_BYTES
 from tests.conftest import hosted_login
+from tests.support.pages import log_in_as_demo, shows_logged_out
 from tests.support.steps import COOKIES, ROOT, StepCookies, load_step, session_data
 
 OTHER_KEY = "another-app-secret-key-" + "y" * 32
@@ -85,8 +86,7 @@ def secret_key(tenant) -> str:
 
 
 def log_in(http: httpx2.Client, app: str) -> httpx2.Response:
-    page = hosted_login(http, app, DEMO_EMAIL, DEMO_PASSWORD)
-    assert page.status_code == 200, page.text
+    page = log_in_as_demo(http, app)
     assert "Welcome demo" in page.text, page.text
     return page
 
@@ -104,7 +104,7 @@ def removes(response: httpx2.Response, name: str) -> bool:
 
 
 def logged_out(page: httpx2.Response) -> bool:
-    return 'id="btn-login"' in page.text and 'id="btn-logout"' not in page.text
+    return shows_logged_out(page.text)
 
 
 def b64url(data: bytes) -> str:

@@ -17,9 +17,10 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 
-from shared.dev_tenant import DEMO_EMAIL, DEMO_PASSWORD, DEV_CLIENT_ID
+from shared.dev_tenant import DEV_CLIENT_ID
 from shared.tokens import BACKCHANNEL_LOGOUT_EVENT
-from tests.conftest import RunningTenant, hosted_login
+from tests.conftest import RunningTenant
+from tests.support.pages import log_in_as_demo, shows_logged_in
 from tests.support.servers import free_port, serve
 from tests.support.steps import COOKIES, StepCookies, load_step
 
@@ -67,8 +68,7 @@ def start(tenant: RunningTenant):
 
 def log_in(http: httpx2.Client, step: RunningStep) -> str:
     """Log in as the demo user; return the Cookie header a thief copying the session would take."""
-    page = hosted_login(http, step.url, DEMO_EMAIL, DEMO_PASSWORD)
-    assert 'id="btn-logout"' in page.text, page.text
+    log_in_as_demo(http, step.url)
     name = step.cookies.holder
     return f"{name}={http.cookies[name]}"
 
@@ -76,7 +76,7 @@ def log_in(http: httpx2.Client, step: RunningStep) -> str:
 def logged_in(step: RunningStep, cookie: str) -> bool:
     page = httpx2.get(f"{step.url}/", headers={"cookie": cookie})
     assert page.status_code == 200, page.text
-    return 'id="btn-logout"' in page.text
+    return shows_logged_in(page.text)
 
 
 # region: replay-after-logout

@@ -1,0 +1,36 @@
+"""What a person sees and does, for tests that read like users: log in as the demo user, is this page logged in?"""
+
+from __future__ import annotations
+
+import httpx2
+
+from shared.dev_tenant import DEMO_EMAIL, DEMO_PASSWORD
+from tests.support.forms import password_form
+
+
+def shows_logged_in(html: str) -> bool:
+    """The page offers Log Out: someone is logged in."""
+    return 'id="btn-logout"' in html
+
+
+def shows_logged_out(html: str) -> bool:
+    """The page offers Log In and no Log Out: nobody is logged in."""
+    return 'id="btn-login"' in html and not shows_logged_in(html)
+
+
+def hosted_login(client: httpx2.Client, app_url: str, email: str, password: str) -> httpx2.Response:
+    """Log in through the hosted login page the way a person would; return the app's last response."""
+    page = client.get(f"{app_url}/login", follow_redirects=True)
+    assert page.status_code == 200, page.text
+    form = password_form(page.text, str(page.url))
+    data = dict(form.fields)
+    data[form.field_named(type_="email") or form.field_named(contains="email") or "username"] = email
+    data[form.field_named(type_="password")] = password
+    return client.post(form.action, data=data, follow_redirects=True)
+
+
+def log_in_as_demo(client: httpx2.Client, app_url: str) -> httpx2.Response:
+    """Log in as the dev tenant's demo user on the hosted page; the app's page must then show Log Out."""
+    page = hosted_login(client, app_url, DEMO_EMAIL, DEMO_PASSWORD)
+    assert page.status_code == 200 and shows_logged_in(page.text), page.text
+    return page
