@@ -17,7 +17,6 @@ with a short timeout: a slow or dead app never holds up or breaks a logout.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 import secrets
 import threading
@@ -28,6 +27,8 @@ from urllib.parse import urlsplit
 
 import httpx2
 from starlette.background import BackgroundTask
+
+from shared.config import is_loopback as host_is_loopback
 
 from .clients import Client
 from .models import ExpiringStore, SsoSession
@@ -80,15 +81,7 @@ def origin_of(url: str) -> str | None:
 
 def is_loopback(url: str) -> bool:
     """Whether `url` is http(s) on this machine: localhost, 127.0.0.0/8 or ::1, and nothing else."""
-    if origin_of(url) is None:
-        return False
-    host = urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return origin_of(url) is not None and host_is_loopback(urlsplit(url).hostname or "")
 
 
 class BackchannelLogout:
