@@ -136,3 +136,27 @@ def test_discovery_url_is_the_issuer_without_its_slash_plus_the_well_known_path(
 def test_unsafe_or_malformed_domains_are_refused(domain):
     with pytest.raises(ConfigError, match="AUTH0_DOMAIN"):
         normalize_issuer(domain)
+
+
+def test_session_store_and_timeouts_come_from_the_environment_in_both_modes(tmp_path):
+    env = {
+        "SESSION_STORE_URL": "redis://localhost:6379/0",
+        "SESSION_IDLE_TIMEOUT": "600",
+        "SESSION_ABSOLUTE_TIMEOUT": "7200",
+    }
+    for settings in (settings_from(tmp_path, **env), settings_from(tmp_path, **REAL, **env)):
+        assert settings.session_store_url == "redis://localhost:6379/0"
+        assert (settings.session_idle_timeout, settings.session_absolute_timeout) == (600, 7200)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("SESSION_STORE_URL", "postgres://db/sessions", "must be a Redis URL"),
+        ("SESSION_IDLE_TIMEOUT", "30m", "must be a number of seconds"),
+        ("SESSION_ABSOLUTE_TIMEOUT", "0", "must be a number of seconds"),
+    ],
+)
+def test_a_bad_session_setting_is_a_start_up_error_naming_it(tmp_path, name, value, message):
+    with pytest.raises(ConfigError, match=f"{name}=.*{message}"):
+        settings_from(tmp_path, **{name: value})
