@@ -49,10 +49,15 @@ async def check_session(request: Request, id_token: str) -> Claims | None:
         return None
     record = await sessions(request).get(session_key(id_token))
     if record is None:  # logged out, ended by the tenant, timed out — or a cookie this app never issued
+        request.state.session_ended = "it was ended on the server (a logout here or at the tenant)"
         return None
     settings: Settings = request.app.state.settings
     now = request.app.state.clock()
-    if now - record.last_used_at > settings.session_idle_timeout or now >= record.expires_at:
+    if now - record.last_used_at > settings.session_idle_timeout:
+        request.state.session_ended = f"no request for more than {_duration(settings.session_idle_timeout)}"
+    elif now >= record.expires_at:
+        request.state.session_ended = "it reached its longest allowed time"
+    if getattr(request.state, "session_ended", None):
         await sessions(request).end(record.key)
         return None
     if now - record.last_used_at > TOUCH_INTERVAL:
@@ -72,7 +77,8 @@ async def homepage(request: Request) -> Response:
     Check Session (check_session above) already ran for this request: request.user holds the
     verified claims of an open session, or None — and a session that failed is being erased.
     """
-    return render(request, "index.html", session=session_panel(request))
+    ended = getattr(request.state, "session_ended", None)  # why Check Session just ended one, if it did
+    return render(request, "index.html", session=session_panel(request), ended=ended)
 
 
 # endregion: check-session-page

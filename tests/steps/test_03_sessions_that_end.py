@@ -126,6 +126,7 @@ def test_a_session_idle_longer_than_the_idle_timeout_ends(start, variant, http):
         step.app.state.clock.offset += IDLE + 1
         page = httpx2.get(f"{step.url}/", headers={"cookie": cookie})
         assert 'id="btn-login"' in page.text, page.text
+        assert "Your session ended: no request for more than 30 min 0 s." in page.text
         assert any(h.startswith(f"{step.cookies.holder}=") for h in page.headers.get_list("set-cookie"))
         step.app.state.clock.offset = 0  # back in time, the record stays gone
         assert not logged_in(step, cookie)
@@ -138,6 +139,8 @@ def test_a_session_ends_at_the_absolute_timeout_however_busy(start, variant, htt
             step.app.state.clock.offset = minutes * 60
             assert logged_in(step, cookie), minutes
         step.app.state.clock.offset = 3600 + 1
+        page = httpx2.get(f"{step.url}/", headers={"cookie": cookie})
+        assert "Your session ended: it reached its longest allowed time." in page.text, page.text
         assert not logged_in(step, cookie)
 
 
@@ -212,6 +215,8 @@ def test_a_valid_logout_token_ends_the_session_with_that_sid(start, variant, htt
         answer = post_logout_token(step, logout_token(tenant, sid=session_sid(http, step)))
         assert answer.status_code == 200, answer.text
         assert answer.headers["cache-control"] == "no-store"
+        page = http.get(f"{step.url}/")  # the browser's next page says why it is logged out
+        assert "Your session ended: it was ended on the server" in page.text, page.text
         assert not logged_in(step, cookie)
 
 
