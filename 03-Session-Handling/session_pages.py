@@ -53,11 +53,13 @@ async def check_session(request: Request, id_token: str) -> Claims | None:
         return None
     settings: Settings = request.app.state.settings
     now = request.app.state.clock()
+    ended = None
     if now - record.last_used_at > settings.session_idle_timeout:
-        request.state.session_ended = f"no request for more than {_duration(settings.session_idle_timeout)}"
+        ended = f"no request for more than {_duration(settings.session_idle_timeout)}"
     elif now >= record.expires_at:
-        request.state.session_ended = "it reached its longest allowed time"
-    if getattr(request.state, "session_ended", None):
+        ended = "it reached its longest allowed time"
+    if ended:
+        request.state.session_ended = ended  # the page that follows says why
         await sessions(request).end(record.key)
         return None
     if now - record.last_used_at > TOUCH_INTERVAL:
