@@ -67,19 +67,10 @@ def _claim_port(port: int) -> socket.socket | None:
 
 def _reuse_banner(settings: Settings) -> str:
     """The start banner's lines for a tenant another process runs (same state folder, same demo user)."""
-    # Built from the defaults, not shared.dev_tenant.banner: reusing a tenant does not import the provider.
-    from shared.dev_tenant import DEMO_EMAIL, DEMO_PASSWORD, DEV_CLIENT_ID
+    from shared.dev_tenant.console import details  # the defaults only: reusing a tenant does not import the provider
 
-    return "\n".join(
-        [
-            f"Reusing the dev tenant already running at {settings.issuer}",
-            f"  issuer:    {settings.issuer}",
-            f"  client_id: {DEV_CLIENT_ID}",
-            f"  demo user: {DEMO_EMAIL}",
-            f"  password:  {DEMO_PASSWORD}",
-            f"  state dir: {settings.state_dir}",
-        ]
-    )
+    heading = f"Reusing the dev tenant already running at {settings.issuer}"
+    return "\n".join([heading, *details(settings.issuer, settings.state_dir)])
 
 
 def _indented(text: str) -> str:

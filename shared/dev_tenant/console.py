@@ -1,20 +1,27 @@
-"""What the console shows when the dev tenant starts."""
+"""What the console shows about the dev tenant: where it is and how to log in."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 from .defaults import DEMO_EMAIL, DEMO_PASSWORD, DEV_CLIENT_ID
-from .tenant import Tenant
+
+if TYPE_CHECKING:  # only for the annotation: a step reusing a running tenant imports this, not the provider
+    from .tenant import Tenant
+
+
+def details(issuer: str, state_dir: Path) -> list[str]:
+    """The lines a learner needs to log in, the same whether this process runs the tenant or reuses one."""
+    return [
+        f"  issuer:    {issuer}",
+        f"  client_id: {DEV_CLIENT_ID}",
+        f"  demo user: {DEMO_EMAIL}",
+        f"  password:  {DEMO_PASSWORD}",
+        f"  state dir: {state_dir}",
+    ]
 
 
 def banner(tenant: Tenant) -> str:
     """Where the tenant is and how to log in."""
-    return "\n".join(
-        [
-            "Dev tenant (local stand-in for Auth0) is running",
-            f"  issuer:    {tenant.issuer}",
-            f"  client_id: {DEV_CLIENT_ID}",
-            f"  demo user: {DEMO_EMAIL}",
-            f"  password:  {DEMO_PASSWORD}",
-            f"  state dir: {tenant.state_dir}",
-        ]
-    )
+    return "\n".join(["Dev tenant (local stand-in for Auth0) is running", *details(tenant.issuer, tenant.state_dir)])
