@@ -19,10 +19,10 @@ class RedisStore:
     """
 
     def __init__(self, url: str, *, prefix: str = "step03") -> None:
-        parts = redis.Redis.from_url(url).connection_pool.connection_kwargs
-        self.where = f"Redis at {parts.get('host', parts.get('path', url))}:{parts.get('port', '')}".rstrip(":")
         # Short timeouts: a store that does not answer must become a 503 page quickly, not a hung request.
         self.redis = redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1, decode_responses=True)
+        parts = self.redis.connection_pool.connection_kwargs  # the URL parsed, without its password
+        self.where = f"Redis at {parts.get('host', parts.get('path', url))}:{parts.get('port', '')}".rstrip(":")
         self.prefix = prefix
 
     def _key(self, kind: str, name: str) -> str:
@@ -103,6 +103,3 @@ class RedisStore:
             return bool(await self.redis.set(self._key("jti", jti), 1, nx=True, exat=int(until) + 1))
         except RedisError as error:
             raise StoreUnavailable(self.where) from error
-
-    async def close(self) -> None:
-        await self.redis.aclose()

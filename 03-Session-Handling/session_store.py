@@ -67,8 +67,6 @@ class SessionStore(Protocol):
 
     async def first_use_of(self, jti: str, until: float) -> bool: ...
 
-    async def close(self) -> None: ...
-
 
 class SqliteStore:
     """Records in a SQLite file. Each call is one indexed statement on a local file (microseconds), so
@@ -116,10 +114,10 @@ class SqliteStore:
                 "INSERT OR REPLACE INTO sessions VALUES (?, ?, ?, ?, ?, ?)",
                 (record.key, record.sid, record.sub, record.started_at, record.last_used_at, record.expires_at),
             )
+            self._run("COMMIT")
         except StoreUnavailable:
-            self.db.rollback()
+            self.db.rollback()  # never leave the connection inside a half-done transaction
             raise
-        self._run("COMMIT")
 
     async def get(self, key: str) -> SessionRecord | None:
         row = self._run("SELECT * FROM sessions WHERE key = ?", (key,)).fetchone()
@@ -139,9 +137,6 @@ class SqliteStore:
 
     async def first_use_of(self, jti: str, until: float) -> bool:
         return self._run("INSERT OR IGNORE INTO logout_tokens VALUES (?, ?)", (jti, until)).rowcount == 1
-
-    async def close(self) -> None:
-        self.db.close()
 
 
 def open_store(url: str | None, state_dir: Path) -> SessionStore:
