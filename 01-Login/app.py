@@ -3,87 +3,172 @@
 The original tutorial opened Auth0's Lock widget; today that is Universal Login, a page the tenant
 serves. The app never sees a password: it redirects to /authorize, receives a one-time code at
 /callback, trades it for an id_token, verifies it, and keeps it in an HttpOnly cookie.
+
+Two cookies, each with one job: `step01_id_token` holds the id_token (the login), and Starlette's
+signed cookie `step01_signed` (`request.session`) holds the login in progress: state, nonce and the
+PKCE verifier, from /login until /callback.
 """
 
+import hmac
 from pathlib import Path
 
+from authlib.integrations.starlette_client import OAuth, StarletteOAuth2App
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from shared.app import build_app, oidc, storage
+from shared.app import build_app
 from shared.config import Settings, load_settings
+from shared.context import context
+from shared.cookies import ID_TOKEN_MAX_AGE, check_cookie_size
+from shared.csrf import check_csrf
+from shared.errors import LoginError
+from shared.forms import read_form
 from shared.pages import render
+from shared.profile import remember_after_login
 from shared.runner import run_step
-from shared.storage import CookieStorage
+from shared.tokens import Claims, TokenError
 
 STEP = "Step 01 — Login"
+ID_TOKEN_COOKIE = "step01_id_token"
+SIGNED_COOKIE = "step01_signed"
 
 
-# region: homepage
+async def tenant(request: Request) -> StarletteOAuth2App:
+    """Authlib's client for the tenant, registered once with the endpoints its discovery names."""
+    ctx = context(request)
+    if ctx.oauth is None:
+        metadata = await ctx.provider.metadata()  # fetched and checked once (shared/provider.py)
+        ctx.oauth = OAuth().register(
+            "tenant",
+            client_id=ctx.settings.client_id,
+            client_secret=ctx.settings.client_secret,
+            authorize_url=metadata["authorization_endpoint"],
+            access_token_url=metadata["token_endpoint"],
+            client_kwargs={
+                "scope": "openid profile email",
+                "code_challenge_method": "S256",  # PKCE
+                **ctx.provider.http_options,  # the app's one connection pool and timeout
+            },
+            compliance_fix=ctx.provider.compliance_fix,  # a token answer not in JSON: a 502 page
+        )
+    return ctx.oauth
+
+
 async def homepage(request: Request) -> Response:
     """Show the Log In button, or the logged-in user's avatar, nickname and a Log Out button."""
-    return render(request, "index.html")  # request.user: the verified id_token's claims, or None
+    logged_out = request.session.pop("logged_out", False)  # just after Log Out: say so
+    return render(request, "index.html", logged_out=logged_out)  # request.user: claims, or None
 
 
-# endregion: homepage
-
-
-# region: login
 async def login(request: Request) -> Response:
-    """Redirect to the hosted login page, with state, nonce and a PKCE challenge (Authlib makes them)."""
-    return await oidc(request).login_redirect(request)
+    """Redirect to the hosted login page with state, nonce and a PKCE challenge, made by Authlib."""
+    client = await tenant(request)
+    login = await client.create_authorization_url(context(request).settings.redirect_uri)
+    # The three secrets wait in the signed cookie until /callback: one login at a time per browser.
+    request.session["login"] = {key: login[key] for key in ("state", "nonce", "code_verifier")}
+    return RedirectResponse(login["url"], status_code=302)
 
 
-# endregion: login
-
-
-# region: callback
 async def callback(request: Request) -> Response:
-    """Finish the login (state, code, verified id_token, a fresh session), then store the id_token."""
-    id_token, _claims = await oidc(request).finish_login(request)
+    """Check the state, exchange the code, verify the id_token, then start a fresh session."""
+    ctx = context(request)
+    login = request.session.pop("login", None)
+    state = request.query_params.get("state", "")
+    # The state first: until it matches, nothing else in the URL is this login's, not even an error.
+    expected = str(login.get("state")) if isinstance(login, dict) else ""
+    if not login or not hmac.compare_digest(state.encode(), expected.encode()):
+        raise LoginError(
+            "There is no login in progress in this browser, or this link was already used. "
+            "Start again from the Log In button.",
+            title="No login in progress",
+        )
+    if error := request.query_params.get("error"):  # the user cancelled, or the tenant refused
+        description = request.query_params.get("error_description") or error
+        if error == "access_denied":
+            raise LoginError(description, status=403, title="Login cancelled")
+        raise LoginError(f"The tenant refused the login: {description}.")
+    client = await tenant(request)
+    token = await client.fetch_access_token(  # Authlib sends the code with the PKCE verifier
+        redirect_uri=ctx.settings.redirect_uri,
+        code=request.query_params.get("code", ""),
+        code_verifier=login["code_verifier"],
+    )
+    id_token = token["id_token"]
+    claims = await ctx.provider.verify_id_token(id_token, nonce=login["nonce"], from_tenant=True)
+    request.session.clear()  # a fresh session: nothing planted before the login survives
+    await remember_after_login(request, ctx.provider, claims, token["access_token"])
     response = RedirectResponse("/", status_code=303)
-    storage(request).save(request, response, id_token)
+    store_id_token(request, response, id_token)
     return response
 
 
-# endregion: callback
+def store_id_token(request: Request, response: Response, id_token: str) -> None:
+    """Keep the id_token in an HttpOnly cookie: unlike `localStorage`, scripts cannot read it."""
+    response.set_cookie(
+        ID_TOKEN_COOKIE,
+        id_token,
+        max_age=ID_TOKEN_MAX_AGE,
+        httponly=True,
+        samesite="lax",
+        secure=context(request).settings.https,
+    )
+    # A browser silently drops a cookie over 4 KB: refuse with a clear error page instead.
+    check_cookie_size(len(response.headers["set-cookie"]))
 
 
-# region: logout
+def read_id_token(request: Request) -> str | None:
+    return request.cookies.get(ID_TOKEN_COOKIE)
+
+
+async def check_session(request: Request, id_token: str) -> Claims | None:
+    """On every request: the stored id_token still verifies (signature, issuer, audience, exp)."""
+    try:
+        return await context(request).provider.verify_id_token(id_token)
+    except TokenError:
+        return None  # logged out; the failed cookie is erased on this response
+
+
+def erase_id_token(request: Request, response: Response) -> None:
+    secure = context(request).settings.https
+    response.delete_cookie(ID_TOKEN_COOKIE, httponly=True, samesite="lax", secure=secure)
+
+
 async def logout(request: Request) -> Response:
     """Forget the id_token in this app. (Step 03 also ends the session at the tenant.)"""
+    check_csrf(request, await read_form(request))  # this app's Log Out button, not another site
+    request.session.clear()  # and the rest of the signed cookie: the next visitor starts afresh
+    request.session["logged_out"] = True  # for the page that follows
     response = RedirectResponse("/", status_code=303)
-    storage(request).erase(request, response)
-    request.session.clear()  # and the rest of the session: the next visitor starts afresh
+    erase_id_token(request, response)
     return response
 
 
-# endregion: logout
+async def logout_page(request: Request) -> Response:
+    """A plain GET /logout (an old link, another site's image) logs nobody out: it shows a form."""
+    return render(request, "logout.html")
 
 
-# region: app
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or load_settings()
     routes = [
         Route("/", homepage),
         Route("/login", login),
         Route("/callback", callback),
-        Route("/logout", logout),
+        Route("/logout", logout, methods=["POST"]),
+        Route("/logout", logout_page),
     ]
     return build_app(
         routes,
         step=STEP,
         settings=settings,
         templates=Path(__file__).parent / "templates",
-        # The id_token alone in an HttpOnly cookie; Check Session verifies it on every request.
-        storage=CookieStorage("step01_id_token", secure=settings.https),
-        session_cookie="step01_session",  # the login in progress (state, nonce, PKCE verifier)
+        signed_cookie=SIGNED_COOKIE,
+        read_id_token=read_id_token,
+        check_session=check_session,
+        erase_id_token=erase_id_token,
     )
-
-
-# endregion: app
 
 
 if __name__ == "__main__":

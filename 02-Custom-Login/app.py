@@ -1,42 +1,52 @@
-"""Step 02 — Custom Login: the app draws its own form — email and password, Sign Up, Log In with Google.
+"""Step 02 — Custom Login: the app draws its own form — email and password, Sign Up, Google.
 
-The original tutorial replaced the Lock widget with Auth0.js and a form of its own. Here the form posts
-to the app, and the app calls the tenant's Authentication API on the server: the password-realm grant
-for Log In, /dbconnections/signup and then the same grant for Sign Up. The tenant's answer is an
-id_token, verified and stored exactly as in step 01. "Log In with Google" cannot be a password form:
-it is still a redirect to /authorize, coming back through step 01's /callback.
+The original tutorial replaced the Lock widget with Auth0.js and a form of its own. Here the form
+posts to the app, and the app calls the tenant's Authentication API on the server (auth0_api.py
+beside this file): the password-realm grant for Log In, /dbconnections/signup and then the same
+grant for Sign Up. The tenant's answer is an id_token, verified and stored exactly as in step 01.
+"Log In with Google" cannot be a password form: it is still a redirect to /authorize, coming back
+through step 01's /callback.
+
+Cookies: `step02_id_token` holds the id_token; the signed cookie `step02_signed`
+(`request.session`) holds the form's CSRF token and a Google login in progress.
 """
 
+import hmac
 from pathlib import Path
 
+from authlib.integrations.starlette_client import OAuth, StarletteOAuth2App
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from shared import auth0_api
-from shared.app import build_app, oidc, storage
-from shared.auth0_api import AuthApiError
+from auth0_api import AuthApiError, login_with_password, sign_up
+from shared.app import build_app
 from shared.config import Settings, load_settings
+from shared.context import context
+from shared.cookies import ID_TOKEN_MAX_AGE, check_cookie_size
 from shared.csrf import check_csrf, csrf_token
+from shared.errors import LoginError
 from shared.forms import read_form
-from shared.oidc import LoginError
 from shared.pages import render
+from shared.profile import remember_after_login
 from shared.runner import run_step
-from shared.storage import CookieStorage
-from shared.tokens import TokenError
+from shared.tokens import Claims, TokenError
 
 STEP = "Step 02 — Custom Login"
+ID_TOKEN_COOKIE = "step02_id_token"
+SIGNED_COOKIE = "step02_signed"
 MAX_EMAIL = 254  # the longest address SMTP can deliver to (RFC 5321)
 MAX_PASSWORD = 128  # longer is no safer, and hashing megabytes is a cheap way to tie up a server
 
 
-# region: form
-def show_form(request: Request, status_code: int = 200, error: AuthApiError | None = None, email: str = "") -> Response:
-    """The login form, with an error above it when the last try failed; the password is never sent back."""
-    return render(
-        request, "index.html", status_code, csrf_token=csrf_token(request), error=error, email=email[:MAX_EMAIL]
-    )
+def show_form(
+    request: Request, status_code: int = 200, error: AuthApiError | None = None, email: str = ""
+) -> Response:
+    """The login form, with an error above it when the last try failed; never the password."""
+    email = email[:MAX_EMAIL]
+    token = csrf_token(request)
+    return render(request, "index.html", status_code, csrf_token=token, error=error, email=email)
 
 
 def check_fields(email: str, password: str) -> None:
@@ -44,109 +54,170 @@ def check_fields(email: str, password: str) -> None:
     if not email or not password:
         raise AuthApiError("Enter your email address and a password.", status=400)
     if len(email) > MAX_EMAIL or len(password) > MAX_PASSWORD:
-        raise AuthApiError(f"Emails have at most {MAX_EMAIL} characters, passwords at most {MAX_PASSWORD}.", status=400)
+        limits = f"Emails have at most {MAX_EMAIL} characters, passwords at most {MAX_PASSWORD}."
+        raise AuthApiError(limits, status=400)
 
 
-# endregion: form
-
-
-# region: homepage
 async def homepage(request: Request) -> Response:
     """Show the login form, or the logged-in user's avatar, nickname and a Log Out button."""
     if request.user:  # the verified id_token's claims, or None
         return render(request, "index.html")
-    return show_form(request)
+    logged_out = request.session.pop("logged_out", False)  # just after Log Out: say so
+    return render(request, "index.html", csrf_token=csrf_token(request), logged_out=logged_out)
 
 
-# endregion: homepage
-
-
-# region: login
 async def login(request: Request) -> Response:
     """Log in with the form's email and password: the password-realm grant returns an id_token."""
     form = await read_form(request)
-    check_csrf(request, form)
+    check_csrf(request, form)  # the post came from this app's form, in this browser
     email = form.get("email", "").strip()
     try:
         check_fields(email, form.get("password", ""))
-        id_token = await auth0_api.login_with_password(oidc(request), email, form["password"])
+        provider = context(request).provider
+        id_token = await login_with_password(provider, email, form["password"])
     except AuthApiError as error:
         return show_form(request, error.status, error, email)
-    return await remember(request, id_token)
+    return await start_session(request, id_token)
 
 
-# endregion: login
-
-
-# region: signup
 async def signup(request: Request) -> Response:
-    """Create the user with the form's email and password, then log them in (the original signupAndLogin)."""
+    """Create the user with the form's email and password, then log them in (signupAndLogin)."""
     form = await read_form(request)
     check_csrf(request, form)
     email = form.get("email", "").strip()
     try:
         check_fields(email, form.get("password", ""))
-        await auth0_api.sign_up(oidc(request), email, form["password"])
-        id_token = await auth0_api.login_with_password(oidc(request), email, form["password"])
+        provider = context(request).provider
+        await sign_up(provider, email, form["password"])
+        id_token = await login_with_password(provider, email, form["password"])
     except AuthApiError as error:
         return show_form(request, error.status, error, email)
-    return await remember(request, id_token)
+    return await start_session(request, id_token)
 
 
-# endregion: signup
-
-
-# region: remember
-async def remember(request: Request, id_token: str) -> Response:
-    """Verify the id_token like any other (no nonce: this grant has no redirect), store it, go home."""
-    try:
-        await oidc(request).verify(id_token, from_tenant=True)  # the tenant's answer, not a cookie
-    except TokenError as error:
-        raise LoginError(str(error), status=401, title="Login refused") from error
-    request.session.clear()  # a fresh session, and so a new CSRF token: nothing from before carries over
+async def start_session(request: Request, id_token: str) -> Response:
+    """Verify the id_token like any other (no nonce: no redirect here), then store it in a fresh session."""
+    await context(request).provider.verify_id_token(id_token, from_tenant=True)
+    request.session.clear()  # a fresh session, and so a new CSRF token: nothing from before survives
     response = RedirectResponse("/", status_code=303)
-    storage(request).save(request, response, id_token)
+    store_id_token(request, response, id_token)
     return response
-
-
-# endregion: remember
 
 
 async def back_to_the_form(request: Request) -> Response:
-    """A plain GET of /login or /signup (Enter in the address bar after a form error): show the form."""
+    """A plain GET of /login or /signup (Enter in the address bar after an error): the form."""
     return RedirectResponse("/", status_code=303)
 
 
-# region: google
+async def tenant(request: Request) -> StarletteOAuth2App:
+    """Authlib's client for the tenant, registered once with the endpoints its discovery names."""
+    ctx = context(request)
+    if ctx.oauth is None:
+        metadata = await ctx.provider.metadata()  # fetched and checked once (shared/provider.py)
+        ctx.oauth = OAuth().register(
+            "tenant",
+            client_id=ctx.settings.client_id,
+            client_secret=ctx.settings.client_secret,
+            authorize_url=metadata["authorization_endpoint"],
+            access_token_url=metadata["token_endpoint"],
+            client_kwargs={
+                "scope": "openid profile email",
+                "code_challenge_method": "S256",  # PKCE
+                **ctx.provider.http_options,  # the app's one connection pool and timeout
+            },
+            compliance_fix=ctx.provider.compliance_fix,  # a token answer not in JSON: a 502 page
+        )
+    return ctx.oauth
+
+
 async def login_with_google(request: Request) -> Response:
-    """Redirect to /authorize with connection=google-oauth2: the tenant sends the browser on to Google."""
-    return await oidc(request).login_redirect(request, connection="google-oauth2")
+    """Redirect to /authorize with connection=google-oauth2: the tenant sends the browser to Google."""
+    client = await tenant(request)
+    redirect_uri = context(request).settings.redirect_uri
+    login = await client.create_authorization_url(redirect_uri, connection="google-oauth2")
+    request.session["login"] = {key: login[key] for key in ("state", "nonce", "code_verifier")}
+    return RedirectResponse(login["url"], status_code=302)
 
 
 async def callback(request: Request) -> Response:
-    """Finish the Google login (state, code, verified id_token, a fresh session), then store the id_token."""
-    id_token, _claims = await oidc(request).finish_login(request)
+    """The Google login comes back here, as in step 01: state, code, id_token, a fresh session."""
+    ctx = context(request)
+    login = request.session.pop("login", None)
+    state = request.query_params.get("state", "")
+    # The state first: until it matches, nothing else in the URL is this login's, not even an error.
+    expected = str(login.get("state")) if isinstance(login, dict) else ""
+    if not login or not hmac.compare_digest(state.encode(), expected.encode()):
+        raise LoginError(
+            "There is no login in progress in this browser, or this link was already used. "
+            "Start again from the Log In button.",
+            title="No login in progress",
+        )
+    if error := request.query_params.get("error"):  # the user cancelled, or the tenant refused
+        description = request.query_params.get("error_description") or error
+        if error == "access_denied":
+            raise LoginError(description, status=403, title="Login cancelled")
+        raise LoginError(f"The tenant refused the login: {description}.")
+    client = await tenant(request)
+    token = await client.fetch_access_token(  # Authlib sends the code with the PKCE verifier
+        redirect_uri=ctx.settings.redirect_uri,
+        code=request.query_params.get("code", ""),
+        code_verifier=login["code_verifier"],
+    )
+    id_token = token["id_token"]
+    claims = await ctx.provider.verify_id_token(id_token, nonce=login["nonce"], from_tenant=True)
+    request.session.clear()  # a fresh session: nothing planted before the login survives
+    await remember_after_login(request, ctx.provider, claims, token["access_token"])
     response = RedirectResponse("/", status_code=303)
-    storage(request).save(request, response, id_token)
+    store_id_token(request, response, id_token)
     return response
 
 
-# endregion: google
+def store_id_token(request: Request, response: Response, id_token: str) -> None:
+    """Keep the id_token in an HttpOnly cookie: unlike `localStorage`, scripts cannot read it."""
+    response.set_cookie(
+        ID_TOKEN_COOKIE,
+        id_token,
+        max_age=ID_TOKEN_MAX_AGE,
+        httponly=True,
+        samesite="lax",
+        secure=context(request).settings.https,
+    )
+    # A browser silently drops a cookie over 4 KB: refuse with a clear error page instead.
+    check_cookie_size(len(response.headers["set-cookie"]))
 
 
-# region: logout
+def read_id_token(request: Request) -> str | None:
+    return request.cookies.get(ID_TOKEN_COOKIE)
+
+
+async def check_session(request: Request, id_token: str) -> Claims | None:
+    """On every request: the stored id_token still verifies (signature, issuer, audience, exp)."""
+    try:
+        return await context(request).provider.verify_id_token(id_token)
+    except TokenError:
+        return None  # logged out; the failed cookie is erased on this response
+
+
+def erase_id_token(request: Request, response: Response) -> None:
+    secure = context(request).settings.https
+    response.delete_cookie(ID_TOKEN_COOKIE, httponly=True, samesite="lax", secure=secure)
+
+
 async def logout(request: Request) -> Response:
     """Forget the id_token in this app. (Step 03 also ends the session at the tenant.)"""
+    check_csrf(request, await read_form(request))  # this app's Log Out button, not another site
+    request.session.clear()  # and the rest of the signed cookie: the next visitor starts afresh
+    request.session["logged_out"] = True  # for the page that follows
     response = RedirectResponse("/", status_code=303)
-    storage(request).erase(request, response)
-    request.session.clear()  # and the rest of the session: the next visitor starts afresh
+    erase_id_token(request, response)
     return response
 
 
-# endregion: logout
+async def logout_page(request: Request) -> Response:
+    """A plain GET /logout (an old link, another site's image) logs nobody out: it shows a form."""
+    return render(request, "logout.html")
 
 
-# region: app
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or load_settings()
     routes = [
@@ -157,21 +228,21 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/signup", back_to_the_form),
         Route("/login/google", login_with_google),
         Route("/callback", callback),
-        Route("/logout", logout),
+        Route("/logout", logout, methods=["POST"]),
+        Route("/logout", logout_page),
     ]
     return build_app(
         routes,
         step=STEP,
         settings=settings,
         templates=Path(__file__).parent / "templates",
-        # The id_token alone in an HttpOnly cookie; Check Session verifies it on every request.
-        storage=CookieStorage("step02_id_token", secure=settings.https),
-        session_cookie="step02_session",  # the login in progress and the form's CSRF token
+        signed_cookie=SIGNED_COOKIE,
+        read_id_token=read_id_token,
+        check_session=check_session,
+        erase_id_token=erase_id_token,
     )
 
 
-# endregion: app
-
-
 if __name__ == "__main__":
-    run_step(create_app, STEP, where_to_click="log in with the form, sign up, or use Log In with Google.")
+    where = "log in with the form, sign up, or use Log In with Google."
+    run_step(create_app, STEP, where_to_click=where)

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
+from shared.context import context
 from shared.headers import origin
 
 FIELD = "csrf_token"  # the hidden form field, and the key in request.session
@@ -54,7 +55,7 @@ def check_origin(request: Request) -> None:
     sent = request.headers.get("origin")
     fetch_site = request.headers.get("sec-fetch-site")
     if sent is not None:
-        allowed = sent == origin(request.app.state.settings.base_url)
+        allowed = sent == origin(context(request).settings.base_url)
     else:
         allowed = fetch_site in (None, "same-origin", "none")
     if not allowed:

@@ -1,9 +1,9 @@
 """Who logged in, when the provider keeps the profile in /userinfo instead of the id_token.
 
 Auth0's id_tokens carry name, nickname, email and picture; many providers' carry only `sub`, and the
-profile comes from /userinfo (OpenID Connect Core §5.3). The stored session stays the id_token alone,
+profile comes from /userinfo (OpenID Connect Core §5.3). What is stored stays the id_token alone,
 verified on every request. The few display claims /userinfo gave at login sit next to it in the step's
-signed session (SessionMiddleware, APP_SECRET_KEY): small, unchangeable by the browser, and keyed to
+signed cookie (SessionMiddleware, APP_SECRET_KEY): small, unchangeable by the browser, and keyed to
 the `sub` they belong to, so they are shown only beside a verified id_token of that same user.
 """
 
@@ -14,7 +14,9 @@ from typing import Any
 
 from starlette.requests import Request
 
-from shared.storage import check_cookie_size, session_cookie_size
+from shared.context import context
+from shared.cookies import check_cookie_size, signed_cookie_size
+from shared.provider import Provider
 from shared.tokens import Claims
 
 PROFILE = "profile"  # the session key
@@ -45,15 +47,21 @@ def display_claims(userinfo: Mapping[str, Any]) -> dict[str, str]:
 
 
 def remember(request: Request, sub: str, userinfo: Mapping[str, Any] | None) -> None:
-    """Keep `userinfo`'s display claims for `sub` in the signed session (none: forget any earlier ones)."""
+    """Keep `userinfo`'s display claims for `sub` in the signed cookie (none: forget any earlier ones)."""
     request.session.pop(PROFILE, None)
     kept = display_claims(userinfo or {})
     if not kept:
         return
     session = {**request.session, PROFILE: {"sub": sub, **kept}}
     # The same size guard as the session itself: a browser silently drops a cookie over 4 KB.
-    check_cookie_size(session_cookie_size(session, request.app.state.session_cookie))
+    check_cookie_size(signed_cookie_size(session, context(request).signed_cookie))
     request.session[PROFILE] = session[PROFILE]
+
+
+async def remember_after_login(request: Request, provider: Provider, claims: Claims, access_token: str) -> None:
+    """At login, in the fresh signed cookie: /userinfo's display claims when the id_token has none."""
+    userinfo = None if has_display_claims(claims) else await provider.userinfo(access_token, claims["sub"])
+    remember(request, claims["sub"], userinfo)
 
 
 def attach(request: Request, claims: Claims) -> Claims:

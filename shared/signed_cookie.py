@@ -1,4 +1,4 @@
-"""The step's signed session cookie: Starlette's SessionMiddleware, and the removal of one it cannot read."""
+"""The step's signed cookie (Starlette's SessionMiddleware, `request.session`): removing one it cannot read."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
-class ForgetUnreadableSession:
-    """Delete a session cookie that SessionMiddleware could not read (bad signature, truncated, garbage).
+class ForgetUnreadableSignedCookie:
+    """Delete a signed cookie that SessionMiddleware could not read (bad signature, truncated, garbage).
 
     SessionMiddleware treats such a cookie as an empty session but never removes it, so the browser
     would send it forever. Installed outside SessionMiddleware, this sees the session it loaded.
@@ -23,7 +23,7 @@ class ForgetUnreadableSession:
             self.deletion += "; secure"
 
     def _may_carry_cookie(self, scope: Scope) -> bool:
-        """A look at the raw header first: most requests of the plain-cookie variant carry no session cookie."""
+        """A look at the raw header first: most requests of the plain-cookie variant carry no signed cookie."""
         return any(name == b"cookie" and self.marker in value for name, value in scope["headers"])
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

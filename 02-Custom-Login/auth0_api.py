@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx2
 
-from shared.oidc import SCOPE, OidcClient, TenantUnavailable
+from shared.provider import SCOPE, Provider, unavailable
 from shared.upstream import describe
 
 PASSWORD_REALM_GRANT = "http://auth0.com/oauth/grant-type/password-realm"
@@ -41,7 +41,9 @@ class Rule:
     """One line of the connection's password policy, and whether the refused password met it."""
 
     text: str
-    met: bool | None  # None: the tenant sent only the policy text, not which rules the password broke
+    met: (
+        bool | None
+    )  # None: the tenant sent only the policy text, not which rules the password broke
     items: list[Rule] = field(default_factory=list)
 
 
@@ -55,12 +57,12 @@ class AuthApiError(Exception):
         self.rules = rules or []
 
 
-async def login_with_password(client: OidcClient, email: str, password: str) -> str:
+async def login_with_password(provider: Provider, email: str, password: str) -> str:
     """Trade an email and password for an id_token with the password-realm grant; the caller verifies it."""
-    settings = client.settings
-    token_endpoint = (await client.metadata())["token_endpoint"]
+    settings = provider.settings
+    token_endpoint = (await provider.metadata())["token_endpoint"]
     answer = await _post(
-        client,
+        provider,
         token_endpoint,
         data={
             "grant_type": PASSWORD_REALM_GRANT,
@@ -76,17 +78,19 @@ async def login_with_password(client: OidcClient, email: str, password: str) -> 
         return id_token
     code = str(_json(answer).get("error") or "")
     if code == "unsupported_grant_type" or (code == "unauthorized_client" and not settings.auth0):
-        raise AuthApiError(NOT_AUTH0.format(issuer=settings.issuer, what="log in with a password"), status=501)
+        raise AuthApiError(
+            NOT_AUTH0.format(issuer=settings.issuer, what="log in with a password"), status=501
+        )
     raise _login_error(answer.status_code, _json(answer), answer)
 
 
-async def sign_up(client: OidcClient, email: str, password: str) -> None:
+async def sign_up(provider: Provider, email: str, password: str) -> None:
     """Create the user in the database connection (POST /dbconnections/signup); it is not logged in yet."""
-    settings = client.settings
+    settings = provider.settings
     if not settings.auth0:
         raise AuthApiError(NOT_AUTH0.format(issuer=settings.issuer, what="sign up"), status=501)
     answer = await _post(
-        client,
+        provider,
         f"{settings.issuer}dbconnections/signup",
         json={
             "client_id": settings.client_id,
@@ -99,11 +103,11 @@ async def sign_up(client: OidcClient, email: str, password: str) -> None:
         raise _signup_error(answer.status_code, _json(answer))
 
 
-async def _post(client: OidcClient, url: str, **body: Any) -> httpx2.Response:
+async def _post(provider: Provider, url: str, **body: Any) -> httpx2.Response:
     try:
-        return await client.http.post(url, headers={"accept": "application/json"}, **body)
+        return await provider.http.post(url, headers={"accept": "application/json"}, **body)
     except httpx2.HTTPError as error:
-        raise TenantUnavailable(client.settings.issuer, timed_out=isinstance(error, httpx2.TimeoutException)) from error
+        raise unavailable(provider.settings.issuer, error) from error
 
 
 def _json(response: httpx2.Response) -> dict[str, Any]:
@@ -116,11 +120,15 @@ def _json(response: httpx2.Response) -> dict[str, Any]:
 
 def _code_and_description(body: dict[str, Any]) -> tuple[str, Any]:
     code = body.get("error") or body.get("code") or ""
-    description = body.get("error_description") or body.get("description") or body.get("message") or ""
+    description = (
+        body.get("error_description") or body.get("description") or body.get("message") or ""
+    )
     return str(code), description
 
 
-def _login_error(status: int, body: dict[str, Any], answer: httpx2.Response | None = None) -> AuthApiError:
+def _login_error(
+    status: int, body: dict[str, Any], answer: httpx2.Response | None = None
+) -> AuthApiError:
     code, description = _code_and_description(body)
     text = str(description)
     if code in ("invalid_grant", "invalid_user_password"):
@@ -128,31 +136,44 @@ def _login_error(status: int, body: dict[str, Any], answer: httpx2.Response | No
     if code == "too_many_attempts":
         # The tenant's own words say how to unblock: Auth0's point to the email it sent, the dev tenant's
         # (which sends no email) name the command that lifts the block.
-        return AuthApiError(text or "Too many failed attempts: this account is blocked for now.", status=429)
+        return AuthApiError(
+            text or "Too many failed attempts: this account is blocked for now.", status=429
+        )
     if code == "unauthorized" and "blocked" in text.lower():
-        return AuthApiError("This account is blocked. Ask an administrator to unblock it.", status=403)
+        return AuthApiError(
+            "This account is blocked. Ask an administrator to unblock it.", status=403
+        )
     if code == "unauthorized_client":
-        message = f"This application is not allowed to log in with a password. {ENABLE_PASSWORD_GRANT}"
+        message = (
+            f"This application is not allowed to log in with a password. {ENABLE_PASSWORD_GRANT}"
+        )
         return AuthApiError(message, status=502)
     if code == "server_error" and "default connection" in text.lower():
         return AuthApiError(
-            f"The tenant has no default directory for password logins. {SET_DEFAULT_DIRECTORY}", status=502
+            f"The tenant has no default directory for password logins. {SET_DEFAULT_DIRECTORY}",
+            status=502,
         )
     if code == "invalid_request" and "connection" in text.lower():
         return AuthApiError(_connection_missing(text), status=502)
     if code == "access_denied" and status == 401:
-        message = (
-            "The tenant did not accept this application's credentials: check AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET."
-        )
+        message = "The tenant did not accept this application's credentials: check AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET."
         return AuthApiError(message, status=502)
     if code == "mfa_required":
         return AuthApiError(
-            "This account needs multi-factor authentication, which this form does not offer.", status=403
+            "This account needs multi-factor authentication, which this form does not offer.",
+            status=403,
         )
     if code == "password_leaked":
-        return AuthApiError("This password appeared in a data breach and was blocked. Reset your password.", status=403)
-    if answer is not None and (status == 200 or not code):  # not OAuth's JSON: say what came instead
-        return AuthApiError(f"The tenant answered the password login with {describe(answer)}.", status=502)
+        return AuthApiError(
+            "This password appeared in a data breach and was blocked. Reset your password.",
+            status=403,
+        )
+    if answer is not None and (
+        status == 200 or not code
+    ):  # not OAuth's JSON: say what came instead
+        return AuthApiError(
+            f"The tenant answered the password login with {describe(answer)}.", status=502
+        )
     return _unexpected(status, code, text)
 
 
@@ -160,17 +181,25 @@ def _signup_error(status: int, body: dict[str, Any]) -> AuthApiError:
     code, description = _code_and_description(body)
     text = str(description)
     if code in ("user_exists", "username_exists"):
-        return AuthApiError("An account with this email address already exists. Log in instead.", status=409)
+        return AuthApiError(
+            "An account with this email address already exists. Log in instead.", status=409
+        )
     if code == "invalid_password" or str(body.get("name") or "").startswith("Password"):
         rules = _rules(description, body.get("policy"))
         if rules:
-            return AuthApiError("That password is too weak. A password needs:", status=400, rules=rules)
-        return AuthApiError(f"That password is not allowed: {text or 'choose another one.'}", status=400)
+            return AuthApiError(
+                "That password is too weak. A password needs:", status=400, rules=rules
+            )
+        return AuthApiError(
+            f"That password is not allowed: {text or 'choose another one.'}", status=400
+        )
     if code == "invalid_signup":
         return AuthApiError("The tenant refused this sign-up. Check the email address.", status=400)
     if code == "unauthorized":
         return AuthApiError(f"Sign-up is not allowed for this application: {text}", status=403)
-    if code in ("invalid_connection",) or (code == "invalid_request" and "connection" in text.lower()):
+    if code in ("invalid_connection",) or (
+        code == "invalid_request" and "connection" in text.lower()
+    ):
         return AuthApiError(_connection_missing(text), status=502)
     return _unexpected(status, code, text)
 
@@ -186,7 +215,9 @@ def _connection_missing(text: str) -> str:
 def _unexpected(status: int, code: str, text: str) -> AuthApiError:
     detail = f"{code}: {text}" if code else f"HTTP {status}"
     if status >= 500 or not code:
-        return AuthApiError(f"The tenant answered with an error ({detail}). Try again in a moment.", status=502)
+        return AuthApiError(
+            f"The tenant answered with an error ({detail}). Try again in a moment.", status=502
+        )
     return AuthApiError(f"The tenant refused: {text or code}.", status=400)
 
 
@@ -195,7 +226,9 @@ def _rules(description: Any, policy: Any) -> list[Rule]:
     if isinstance(description, dict) and isinstance(description.get("rules"), list):
         return [_rule(rule) for rule in description["rules"] if isinstance(rule, dict)]
     if isinstance(policy, str):
-        return [Rule(line.strip(" *"), met=None) for line in policy.splitlines() if line.strip(" *")]
+        return [
+            Rule(line.strip(" *"), met=None) for line in policy.splitlines() if line.strip(" *")
+        ]
     return []
 
 

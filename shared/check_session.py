@@ -1,4 +1,4 @@
-"""Check Session, once per request, before any page runs: the Starlette way (`request.user`)."""
+"""Run the step's Check Session once per request, before any page: the Starlette way (`request.user`)."""
 
 from __future__ import annotations
 
@@ -10,43 +10,37 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared import profile
-from shared.oidc import LoginError, TenantUnavailable
-from shared.storage import TokenStorage
-from shared.tokens import Claims, TokenError
+from shared.errors import LoginError, TenantUnavailable
+from shared.tokens import Claims
 
-# Given the request and the id_token the storage read back: the claims, or None when the session must end.
-SessionCheck = Callable[[Request, str], Awaitable[Claims | None]]
-
-
-async def verify_id_token(request: Request, id_token: str) -> Claims | None:
-    """The id_token still verifies (signature, issuer, audience, expiry): its claims, else None."""
-    try:
-        claims: Claims = await request.app.state.oidc.verify(id_token)
-    except TokenError:
-        return None
-    return claims
+# The step's three functions: read the stored id_token back; check it (its claims, or None: logged
+# out); erase it.
+ReadIdToken = Callable[[Request], str | None]
+CheckSession = Callable[[Request, str], Awaitable[Claims | None]]
+EraseIdToken = Callable[[Request, Response], None]
 
 
-class CheckSession:
-    """Set `request.user` to the stored session's verified claims, or None.
+class CheckSessionMiddleware:
+    """Set `request.user` to what the step's Check Session says of the stored id_token, on every request.
 
-    Like Starlette's AuthenticationMiddleware (and flaskr's `load_logged_in_user`), it runs for every
-    request, so every page, redirect and error page sees the same answer. A stored session that fails
-    the check is erased on whatever response the request produces: a cookie is user input, and one that
-    failed once would fail again on every request.
+    Like Starlette's AuthenticationMiddleware (and flaskr's `load_logged_in_user`), every page,
+    redirect and error page sees the same answer. A stored id_token that fails the check is erased on
+    whatever response the request produces: a cookie is user input, and one that failed once would
+    fail again on every request.
     """
 
-    def __init__(self, app: ASGIApp, *, storage: TokenStorage, check: SessionCheck = verify_id_token) -> None:
+    def __init__(self, app: ASGIApp, *, read: ReadIdToken, check: CheckSession, erase: EraseIdToken) -> None:
         self.app = app
-        self.storage = storage
+        self.read = read
         self.check = check
+        self.erase = erase
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         request = Request(scope, receive)
-        id_token = self.storage.read(request)
+        id_token = self.read(request)
         try:
             scope["user"] = await self.check(request, id_token) if id_token else None
         except (TenantUnavailable, LoginError):
@@ -57,7 +51,7 @@ class CheckSession:
             await self.app(scope, receive, send)
             return
         except HTTPException as error:
-            # E.g. a session store that does not answer (503): raised before the routes, where Starlette's
+            # E.g. a record store that does not answer (503): raised before the routes, where Starlette's
             # ExceptionMiddleware cannot see it, so the app's own handler draws the page. Never a 500.
             response: Response = await request.app.exception_handlers[HTTPException](request, error)
             await response(scope, receive, send)
@@ -71,10 +65,10 @@ class CheckSession:
             await self.app(scope, receive, send)
             return
 
-        # Erase now (a signed session is changed in place), and put any Set-Cookie this makes *before*
-        # the page's own: a page that saves a new session (the login callback) still wins.
+        # Erase now (a signed cookie is changed in place), and put any Set-Cookie this makes *before*
+        # the page's own: a page that stores a new id_token (the login callback) still wins.
         erasure = Response()
-        self.storage.erase(request, erasure)
+        self.erase(request, erasure)
         set_cookies = [(name, value) for name, value in erasure.raw_headers if name == b"set-cookie"]
 
         async def send_with_erasure(message: Message) -> None:

@@ -1,6 +1,6 @@
 """The session records in Redis: every instance of step 03 sharing the server shares its logouts.
 
-Same methods as session_store.SqliteStore; open_store() there picks this one when SESSION_STORE_URL
+Same methods as records.SqliteRecords; open_records() there picks this one when SESSION_STORE_URL
 is set.
 """
 
@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import redis.asyncio as redis
 from redis.exceptions import RedisError
-from session_store import SessionRecord, StoreUnavailable
+from records import SessionRecord, StoreUnavailable
 
 
-class RedisStore:
+class RedisRecords:
     """Records in Redis (redis-py's asyncio client): every instance sharing the server shares logouts.
 
     A record is a hash that Redis itself deletes at its absolute end (EXPIREAT); two sets index the

@@ -6,9 +6,9 @@ token's `exp`. So the server keeps one record per login — when it started, whe
 and Check Session refuses a cookie whose record is gone. Logout deletes the record first.
 
 Two stores with the same methods:
-- SqliteStore: a file in the state folder (the default; nothing to start). Instances on one machine
+- SqliteRecords: a file in the state folder (the default; nothing to start). Instances on one machine
   share it.
-- RedisStore (redis_store.py): SESSION_STORE_URL=redis://…, for instances on several machines behind
+- RedisRecords (redis_records.py): SESSION_STORE_URL=redis://…, for instances on several machines behind
   a load balancer.
 
 Records are keyed by a SHA-256 of the id_token, never by the token itself: a leaked store holds no
@@ -28,12 +28,12 @@ from starlette.exceptions import HTTPException
 
 
 class StoreUnavailable(HTTPException):
-    """The session store did not answer: a 503 page naming it. A session is never trusted unchecked."""
+    """The record store did not answer: a 503 page naming it. A session is never trusted unchecked."""
 
     def __init__(self, where: str) -> None:
         super().__init__(
             503,
-            f"The session store ({where}) did not answer, so this app cannot tell whether your session is still "
+            f"The session records ({where}) did not answer, so this app cannot tell whether your session is still "
             "valid. Try again in a moment; if it persists, check that the store is running.",
         )
 
@@ -52,7 +52,7 @@ def session_key(id_token: str) -> str:
     return hashlib.sha256(id_token.encode()).hexdigest()
 
 
-class SessionStore(Protocol):
+class RecordStore(Protocol):
     where: str  # for messages: the file or the Redis URL (without a password)
 
     async def start(self, record: SessionRecord) -> None: ...
@@ -68,7 +68,7 @@ class SessionStore(Protocol):
     async def first_use_of(self, jti: str, until: float) -> bool: ...
 
 
-class SqliteStore:
+class SqliteRecords:
     """Records in a SQLite file. Each call is one indexed statement on a local file (microseconds), so
     it runs on the event loop directly; a lock held longer than `busy_timeout` is a 503, not a wait.
     WAL with synchronous=NORMAL (one disk sync per checkpoint, not per login): a crash of the app loses
@@ -139,11 +139,11 @@ class SqliteStore:
         return self._run("INSERT OR IGNORE INTO logout_tokens VALUES (?, ?)", (jti, until)).rowcount == 1
 
 
-def open_store(url: str | None, state_dir: Path) -> SessionStore:
+def open_records(url: str | None, state_dir: Path) -> RecordStore:
     """SESSION_STORE_URL's Redis when set, else the SQLite file in the state folder."""
     if url:
         # Imported only when configured: redis-py takes ~0.25 s to import, a quarter of a step's start.
-        from redis_store import RedisStore
+        from redis_records import RedisRecords
 
-        return RedisStore(url)
-    return SqliteStore(state_dir / "sessions.sqlite3")
+        return RedisRecords(url)
+    return SqliteRecords(state_dir / "sessions.sqlite3")

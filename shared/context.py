@@ -1,0 +1,42 @@
+"""The typed per-app context: what a step's handlers need besides the request, on `app.state.context`."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import HTTPConnection
+from starlette.templating import Jinja2Templates
+
+from shared.config import Settings
+from shared.provider import Provider
+
+
+@dataclass
+class AppContext:
+    """What a step's handlers need besides the request, typed: `context(request).settings`, …"""
+
+    settings: Settings
+    step: str  # the step's title, shown in the page header
+    templates: Jinja2Templates
+    signed_cookie: str  # the name of SessionMiddleware's cookie (`request.session`)
+    clock: Callable[[], float] = time.time  # tests move time forward instead of sleeping
+    oauth: Any = None  # the step's Authlib client, once registered (Authlib ships no types)
+    _provider: Provider | None = field(default=None, repr=False)
+
+    @property
+    def provider(self) -> Provider:
+        """The tenant's discovery, verifier and logout URL; there from the app's start (its lifespan)."""
+        if self._provider is None:
+            raise RuntimeError("The app has not started: serve it (its lifespan opens the provider).")
+        return self._provider
+
+
+def context(connection: HTTPConnection | Starlette) -> AppContext:
+    """The step's context, from a request (or the app itself)."""
+    app = connection if isinstance(connection, Starlette) else connection.app
+    found: AppContext = app.state.context
+    return found
