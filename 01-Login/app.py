@@ -106,20 +106,21 @@ async def callback(request: Request) -> Response:
 
 def store_id_token(request: Request, response: Response, id_token: str) -> None:
     """Keep the id_token in an HttpOnly cookie: unlike `localStorage`, scripts cannot read it."""
+    ctx = context(request)
     response.set_cookie(
-        ID_TOKEN_COOKIE,
+        ctx.cookie(ID_TOKEN_COOKIE),  # `__Host-` in front over https
         id_token,
         max_age=ID_TOKEN_MAX_AGE,
         httponly=True,
         samesite="lax",
-        secure=context(request).settings.https,
+        secure=ctx.settings.https,
     )
     # A browser silently drops a cookie over 4 KB: refuse with a clear error page instead.
     check_cookie_size(len(response.headers["set-cookie"]))
 
 
 def read_id_token(request: Request) -> str | None:
-    return request.cookies.get(ID_TOKEN_COOKIE)
+    return request.cookies.get(context(request).cookie(ID_TOKEN_COOKIE))
 
 
 async def check_session(request: Request, id_token: str) -> Claims | None:
@@ -131,8 +132,9 @@ async def check_session(request: Request, id_token: str) -> Claims | None:
 
 
 def erase_id_token(request: Request, response: Response) -> None:
-    secure = context(request).settings.https
-    response.delete_cookie(ID_TOKEN_COOKIE, httponly=True, samesite="lax", secure=secure)
+    ctx = context(request)
+    name, secure = ctx.cookie(ID_TOKEN_COOKIE), ctx.settings.https
+    response.delete_cookie(name, httponly=True, samesite="lax", secure=secure)
 
 
 async def logout(request: Request) -> Response:

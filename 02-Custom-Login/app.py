@@ -25,7 +25,7 @@ from shared.app import build_app
 from shared.config import Settings, load_settings
 from shared.context import context
 from shared.cookies import ID_TOKEN_MAX_AGE, check_cookie_size
-from shared.csrf import check_csrf, csrf_token
+from shared.csrf import check_csrf
 from shared.errors import LoginError
 from shared.forms import read_form
 from shared.pages import render
@@ -44,9 +44,8 @@ def show_form(
     request: Request, status_code: int = 200, error: AuthApiError | None = None, email: str = ""
 ) -> Response:
     """The login form, with an error above it when the last try failed; never the password."""
-    email = email[:MAX_EMAIL]
-    token = csrf_token(request)
-    return render(request, "index.html", status_code, csrf_token=token, error=error, email=email)
+    # The form carries this browser's CSRF token (csrf_token in the template); check_csrf checks it.
+    return render(request, "index.html", status_code, error=error, email=email[:MAX_EMAIL])
 
 
 def check_fields(email: str, password: str) -> None:
@@ -63,7 +62,7 @@ async def homepage(request: Request) -> Response:
     if request.user:  # the verified id_token's claims, or None
         return render(request, "index.html")
     logged_out = request.session.pop("logged_out", False)  # just after Log Out: say so
-    return render(request, "index.html", csrf_token=csrf_token(request), logged_out=logged_out)
+    return render(request, "index.html", logged_out=logged_out)
 
 
 async def login(request: Request) -> Response:
@@ -174,20 +173,21 @@ async def callback(request: Request) -> Response:
 
 def store_id_token(request: Request, response: Response, id_token: str) -> None:
     """Keep the id_token in an HttpOnly cookie: unlike `localStorage`, scripts cannot read it."""
+    ctx = context(request)
     response.set_cookie(
-        ID_TOKEN_COOKIE,
+        ctx.cookie(ID_TOKEN_COOKIE),  # `__Host-` in front over https
         id_token,
         max_age=ID_TOKEN_MAX_AGE,
         httponly=True,
         samesite="lax",
-        secure=context(request).settings.https,
+        secure=ctx.settings.https,
     )
     # A browser silently drops a cookie over 4 KB: refuse with a clear error page instead.
     check_cookie_size(len(response.headers["set-cookie"]))
 
 
 def read_id_token(request: Request) -> str | None:
-    return request.cookies.get(ID_TOKEN_COOKIE)
+    return request.cookies.get(context(request).cookie(ID_TOKEN_COOKIE))
 
 
 async def check_session(request: Request, id_token: str) -> Claims | None:
@@ -199,8 +199,9 @@ async def check_session(request: Request, id_token: str) -> Claims | None:
 
 
 def erase_id_token(request: Request, response: Response) -> None:
-    secure = context(request).settings.https
-    response.delete_cookie(ID_TOKEN_COOKIE, httponly=True, samesite="lax", secure=secure)
+    ctx = context(request)
+    name, secure = ctx.cookie(ID_TOKEN_COOKIE), ctx.settings.https
+    response.delete_cookie(name, httponly=True, samesite="lax", secure=secure)
 
 
 async def logout(request: Request) -> Response:

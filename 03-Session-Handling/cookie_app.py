@@ -1,44 +1,291 @@
 """Step 03 — Session Handling, plain-cookie variant: the tutorial's `localStorage` listing.
 
 The original kept the id_token in `localStorage`: setItem after login, getItem on every page,
-removeItem at logout. Here the browser keeps it in a cookie of its own, which page scripts cannot
-read (HttpOnly), and the server does the three steps:
+removeItem at logout. Here the browser keeps it in a cookie of its own, `step03_cookie_id_token`,
+which page scripts cannot read (HttpOnly), and the server makes the three moves:
 
 - Create Session: after a verified login, store the id_token (and nothing else);
-- Check Session: on every request, read it back and verify it again (signature, issuer, audience,
-  expiry) — a cookie is user input, and a token that fails counts as logged out and is removed;
+- Check Session: on every request, read it back and verify it again — a cookie is user input;
 - Logout: remove it, then end the tenant's session too.
 
-The storage is the same CookieStorage steps 01 and 02 use (shared/storage.py): `response.set_cookie`,
-`request.cookies.get`, `response.delete_cookie`. The cookie is not signed by this app: the id_token
-inside is signed by the tenant. The pages are the same in both variants: session_pages.py beside this
-file. Compare with wrapper_app.py, which keeps the token in a signed session.
+Then what makes the session end for real: the server's record of each login (records.py), which
+Logout deletes, so a copy of the cookie taken before no longer works; and back-channel logout, by
+which the tenant ends the session when the user logs out of another app. Compare with
+wrapper_app.py, which keeps the id_token in Starlette's signed cookie instead.
 """
 
-from session_pages import session_handling_app
-from starlette.applications import Starlette
+import hmac
+from dataclasses import replace
+from pathlib import Path
 
+from authlib.integrations.starlette_client import OAuth, StarletteOAuth2App
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from panel import SessionHandling, duration, session_handling, session_panel
+from records import SessionRecord, open_records, session_key
+from shared.app import build_app
 from shared.config import Settings, load_settings
+from shared.context import context
+from shared.cookies import ID_TOKEN_MAX_AGE, check_cookie_size, cookie_name
+from shared.csrf import check_csrf
+from shared.errors import LoginError, TenantUnavailable
+from shared.forms import read_form
+from shared.pages import error_page, render
+from shared.profile import remember_after_login
 from shared.runner import run_step
-from shared.storage import CookieStorage
+from shared.tokens import LOGOUT_TOKEN_MAX_AGE, Claims, TokenError
 
 STEP = "Step 03 — Session Handling (plain cookie)"
+ID_TOKEN_COOKIE = "step03_cookie_id_token"
+SIGNED_COOKIE = "step03_cookie_signed"  # only the login in progress (state, nonce, PKCE verifier)
+NO_STORE = {"Cache-Control": "no-store"}
 
 
-# region: app
+async def tenant(request: Request) -> StarletteOAuth2App:
+    """Authlib's client for the tenant, registered once with the endpoints its discovery names."""
+    ctx = context(request)
+    if ctx.oauth is None:
+        metadata = await ctx.provider.metadata()  # fetched and checked once (shared/provider.py)
+        ctx.oauth = OAuth().register(
+            "tenant",
+            client_id=ctx.settings.client_id,
+            client_secret=ctx.settings.client_secret,
+            authorize_url=metadata["authorization_endpoint"],
+            access_token_url=metadata["token_endpoint"],
+            client_kwargs={
+                "scope": "openid profile email",
+                "code_challenge_method": "S256",  # PKCE
+                **ctx.provider.http_options,  # the app's one connection pool and timeout
+            },
+            compliance_fix=ctx.provider.compliance_fix,  # a token answer not in JSON: a 502 page
+        )
+    return ctx.oauth
+
+
+async def homepage(request: Request) -> Response:
+    """Show Log In, or the user and Log Out; the panel shows where the session lives."""
+    # Check Session (below) already ran for this request: request.user holds the verified claims
+    # of an open session, or None; `ended` says why it just ended one, if it did.
+    ended = getattr(request.state, "session_ended", None)
+    logged_out = request.session.pop("logged_out", False)  # just after Log Out: say so
+    panel = session_panel(request, getattr(request.state, "record", None))
+    return render(request, "index.html", session=panel, ended=ended, logged_out=logged_out)
+
+
+async def login(request: Request) -> Response:
+    """Redirect to the hosted login page with state, nonce and a PKCE challenge, made by Authlib."""
+    client = await tenant(request)
+    login = await client.create_authorization_url(context(request).settings.redirect_uri)
+    # The three secrets wait in the signed cookie until /callback: one login at a time per browser.
+    request.session["login"] = {key: login[key] for key in ("state", "nonce", "code_verifier")}
+    return RedirectResponse(login["url"], status_code=302)
+
+
+# Create Session
+
+
+async def callback(request: Request) -> Response:
+    """Create Session: a verified login gets a record on the server and its id_token in a cookie."""
+    ctx = context(request)
+    login = request.session.pop("login", None)
+    state = request.query_params.get("state", "")
+    # The state first: until it matches, nothing else in the URL is this login's, not even an error.
+    expected = str(login.get("state")) if isinstance(login, dict) else ""
+    if not login or not hmac.compare_digest(state.encode(), expected.encode()):
+        raise LoginError(
+            "There is no login in progress in this browser, or this link was already used. "
+            "Start again from the Log In button.",
+            title="No login in progress",
+        )
+    if error := request.query_params.get("error"):  # the user cancelled, or the tenant refused
+        description = request.query_params.get("error_description") or error
+        if error == "access_denied":
+            raise LoginError(description, status=403, title="Login cancelled")
+        raise LoginError(f"The tenant refused the login: {description}.")
+    client = await tenant(request)
+    token = await client.fetch_access_token(  # Authlib sends the code with the PKCE verifier
+        redirect_uri=ctx.settings.redirect_uri,
+        code=request.query_params.get("code", ""),
+        code_verifier=login["code_verifier"],
+    )
+    id_token = token["id_token"]
+    claims = await ctx.provider.verify_id_token(id_token, nonce=login["nonce"], from_tenant=True)
+    request.session.clear()  # a fresh session: nothing planted before the login survives
+    await remember_after_login(request, ctx.provider, claims, token["access_token"])
+    now = ctx.clock()
+    ends = min(now + ctx.settings.session_absolute_timeout, claims["exp"])  # never past the exp
+    record = SessionRecord(session_key(id_token), claims.get("sid"), claims["sub"], now, now, ends)
+    await session_handling(request).records.start(record)
+    response = RedirectResponse("/", status_code=303)
+    store_id_token(request, response, id_token)
+    return response
+
+
+def store_id_token(request: Request, response: Response, id_token: str) -> None:
+    """The id_token in an HttpOnly cookie: unlike `localStorage`, scripts cannot read it."""
+    ctx = context(request)
+    response.set_cookie(
+        ctx.cookie(ID_TOKEN_COOKIE),  # `__Host-` in front over https
+        id_token,
+        max_age=ID_TOKEN_MAX_AGE,
+        httponly=True,
+        samesite="lax",
+        secure=ctx.settings.https,
+    )
+    # A browser silently drops a cookie over 4 KB: refuse with a clear error page instead.
+    check_cookie_size(len(response.headers["set-cookie"]))
+
+
+# Check Session
+
+
+def read_id_token(request: Request) -> str | None:
+    return request.cookies.get(context(request).cookie(ID_TOKEN_COOKIE))
+
+
+async def check_session(request: Request, id_token: str) -> Claims | None:
+    """Check Session, on every request: the id_token still verifies, and its record is open.
+
+    None logs the visitor out, and the cookie is erased on this response (shared/check_session.py).
+    """
+    ctx = context(request)
+    try:
+        claims = await ctx.provider.verify_id_token(id_token)  # signature, iss, aud, exp
+    except TokenError:
+        return None
+    records = session_handling(request).records
+    record = await records.get(session_key(id_token))
+    if record is None:  # logged out, ended by the tenant, timed out — or never issued here
+        request.state.session_ended = "it was ended on the server (a logout here or at the tenant)"
+        return None
+    now, settings = ctx.clock(), ctx.settings
+    if now - record.last_used_at > settings.session_idle_timeout:
+        ended = f"no request for more than {duration(settings.session_idle_timeout)}"
+    elif now >= record.expires_at:
+        ended = "it reached its longest allowed time"
+    else:
+        if now - record.last_used_at > settings.touch_interval:  # writes, but not on every request
+            await records.touch(record, now)
+            record = replace(record, last_used_at=now)
+        request.state.record = record  # for the learner's panel
+        return claims
+    request.state.session_ended = ended  # the page that follows says why
+    await records.end(record.key)
+    return None
+
+
+def erase_id_token(request: Request, response: Response) -> None:
+    ctx = context(request)
+    name, secure = ctx.cookie(ID_TOKEN_COOKIE), ctx.settings.https
+    response.delete_cookie(name, httponly=True, samesite="lax", secure=secure)
+
+
+# Logout
+
+
+async def logout(request: Request) -> Response:
+    """Logout: end the session's record, erase the cookie, then end the tenant's session too.
+
+    Ending the record first is what makes logout real: a copy of the cookie taken before now reads
+    as logged out everywhere the records are shared. Without the tenant's logout, its own session
+    cookie stays, and the next Log In signs the user straight back in without the login form.
+    """
+    check_csrf(request, await read_form(request))  # this app's Log Out button, not another site
+    ctx = context(request)
+    id_token = read_id_token(request)
+    if id_token:
+        await session_handling(request).records.end(session_key(id_token))  # 1. copies stop working
+    sid = request.user.get("sid") if request.user else None
+    request.session.clear()  # nothing of this session survives into the next one
+    request.session["logged_out"] = True  # for the page that follows
+    request.scope["user"] = None  # whatever page follows shows the logged-out state
+    try:
+        logout_url = await ctx.provider.logout_url(ctx.settings.base_url, sid=sid)
+    except (TenantUnavailable, LoginError) as error:  # down, or answering wrongly: log out here
+        message = f"{error} Your session at the tenant may still be active: {LOG_IN_AGAIN}"
+        response = error_page(request, error.status, "Logged out of this app only", message)
+    else:
+        if logout_url is None:  # no end_session_endpoint, and not Auth0
+            response = error_page(request, 200, "Logged out of this app", NO_PROVIDER_LOGOUT)
+        else:
+            response = RedirectResponse(logout_url, status_code=303)  # 3. the tenant's session
+    erase_id_token(request, response)  # 2. erase the cookie, whichever answer goes back
+    return response
+
+
+LOG_IN_AGAIN = "Log In could sign you straight back in."
+NO_PROVIDER_LOGOUT = (
+    "You are logged out of this app. The identity provider offers no logout endpoint (its "
+    f"discovery document has no end_session_endpoint), so your session there may still be active: "
+    f"{LOG_IN_AGAIN}"
+)
+
+
+async def logout_page(request: Request) -> Response:
+    """A plain GET /logout (an old link, another site's image) logs nobody out: it shows a form."""
+    return render(request, "logout.html")
+
+
+# Back-channel logout
+
+
+async def backchannel_logout(request: Request) -> Response:
+    """Single logout: the tenant POSTs a signed logout token when the user's tenant session ends.
+
+    Every session of that tenant session (`sid`) — or of that user (`sub`) — ends here, whichever
+    app the user logged out of. A token is accepted once (`jti`) and only while fresh.
+    """
+    form = await read_form(request)
+    ctx = context(request)
+    try:
+        claims = await ctx.provider.verify_logout_token(form.get("logout_token", ""))
+    except TokenError as error:
+        return refused(str(error))
+    records = session_handling(request).records
+    until = claims["iat"] + LOGOUT_TOKEN_MAX_AGE + ctx.settings.leeway
+    if not await records.first_use_of(claims["jti"], until):
+        return refused("This logout token was already used.")
+    await records.end_matching(sid=claims.get("sid"), sub=claims.get("sub"))
+    return Response(status_code=200, headers=NO_STORE)
+
+
+def refused(description: str) -> Response:
+    """Back-Channel Logout §2.8: a refused logout token gets a 400 with OAuth's error JSON."""
+    body = {"error": "invalid_request", "error_description": description}
+    return JSONResponse(body, status_code=400, headers=NO_STORE)
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or load_settings()
-    return session_handling_app(
-        CookieStorage("step03_cookie_id_token", secure=settings.https),
-        variant="plain cookie",
-        holds="the id_token itself: a JWT signed by the tenant, which this app verifies again on every request",
+    routes = [
+        Route("/", homepage),
+        Route("/login", login),
+        Route("/callback", callback),
+        Route("/logout", logout, methods=["POST"]),
+        Route("/logout", logout_page),
+        Route("/backchannel-logout", backchannel_logout, methods=["POST"]),
+    ]
+    app = build_app(
+        routes,
         step=STEP,
         settings=settings,
-        session_cookie="step03_cookie_session",  # only the login in progress (state, nonce, PKCE verifier)
+        templates=Path(__file__).parent / "templates",
+        signed_cookie=SIGNED_COOKIE,
+        read_id_token=read_id_token,
+        check_session=check_session,
+        erase_id_token=erase_id_token,
+        any_host=["/backchannel-logout"],  # the tenant calls it, on whatever host name it knows
     )
-
-
-# endregion: app
+    app.state.session_handling = SessionHandling(
+        records=open_records(settings.session_store_url, settings.state_dir),
+        variant="plain cookie",
+        holds="the id_token itself: a JWT signed by the tenant, verified again on every request",
+        cookie=cookie_name(ID_TOKEN_COOKIE, secure=settings.https),
+    )
+    return app
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ class StoreUnavailable(HTTPException):
     def __init__(self, where: str) -> None:
         super().__init__(
             503,
-            f"The session records ({where}) did not answer, so this app cannot tell whether your session is still "
+            f"The session store ({where}) did not answer, so this app cannot tell whether your session is still "
             "valid. Try again in a moment; if it persists, check that the store is running.",
         )
 
@@ -79,7 +79,9 @@ class SqliteRecords:
         self.path = path
         self.where = f"SQLite file {path.parent.name}/{path.name}"
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None, check_same_thread=False)
+        self.db = sqlite3.connect(
+            path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
+        )
         path.chmod(0o600)
         try:
             self.db.executescript(
@@ -112,7 +114,14 @@ class SqliteRecords:
             self._run("DELETE FROM logout_tokens WHERE until < ?", (record.started_at,))
             self._run(
                 "INSERT OR REPLACE INTO sessions VALUES (?, ?, ?, ?, ?, ?)",
-                (record.key, record.sid, record.sub, record.started_at, record.last_used_at, record.expires_at),
+                (
+                    record.key,
+                    record.sid,
+                    record.sub,
+                    record.started_at,
+                    record.last_used_at,
+                    record.expires_at,
+                ),
             )
             self._run("COMMIT")
         except StoreUnavailable:
@@ -136,7 +145,10 @@ class SqliteRecords:
         return self._run("DELETE FROM sessions WHERE sub = ?", (sub,)).rowcount
 
     async def first_use_of(self, jti: str, until: float) -> bool:
-        return self._run("INSERT OR IGNORE INTO logout_tokens VALUES (?, ?)", (jti, until)).rowcount == 1
+        return (
+            self._run("INSERT OR IGNORE INTO logout_tokens VALUES (?, ?)", (jti, until)).rowcount
+            == 1
+        )
 
 
 def open_records(url: str | None, state_dir: Path) -> RecordStore:

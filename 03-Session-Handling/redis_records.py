@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import redis.asyncio as redis
 from redis.exceptions import RedisError
+
 from records import SessionRecord, StoreUnavailable
 
 
@@ -20,9 +21,15 @@ class RedisRecords:
 
     def __init__(self, url: str, *, prefix: str = "step03") -> None:
         # Short timeouts: a store that does not answer must become a 503 page quickly, not a hung request.
-        self.redis = redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1, decode_responses=True)
+        self.redis = redis.Redis.from_url(
+            url, socket_timeout=1, socket_connect_timeout=1, decode_responses=True
+        )
         parts = self.redis.connection_pool.connection_kwargs  # the URL parsed, without its password
-        self.where = f"Redis at {parts.get('host', parts.get('path', url))}:{parts.get('port', '')}".rstrip(":")
+        self.where = (
+            f"Redis at {parts.get('host', parts.get('path', url))}:{parts.get('port', '')}".rstrip(
+                ":"
+            )
+        )
         self.prefix = prefix
 
     def _key(self, kind: str, name: str) -> str:
@@ -53,7 +60,8 @@ class RedisRecords:
     async def get(self, key: str) -> SessionRecord | None:
         try:
             fields = {
-                str(name): str(value) for name, value in (await self.redis.hgetall(self._key("session", key))).items()
+                str(name): str(value)
+                for name, value in (await self.redis.hgetall(self._key("session", key))).items()
             }
         except RedisError as error:
             raise StoreUnavailable(self.where) from error
@@ -100,6 +108,8 @@ class RedisRecords:
 
     async def first_use_of(self, jti: str, until: float) -> bool:
         try:
-            return bool(await self.redis.set(self._key("jti", jti), 1, nx=True, exat=int(until) + 1))
+            return bool(
+                await self.redis.set(self._key("jti", jti), 1, nx=True, exat=int(until) + 1)
+            )
         except RedisError as error:
             raise StoreUnavailable(self.where) from error

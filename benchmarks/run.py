@@ -74,7 +74,7 @@ class App:
 
 STEPS = (
     App("cookie", "03-Session-Handling/cookie_app.py", "step03_cookie_id_token"),
-    App("wrapper", "03-Session-Handling/wrapper_app.py", "step03_wrapper_session"),
+    App("wrapper", "03-Session-Handling/wrapper_app.py", "step03_wrapper_signed"),
 )
 # With a redis-server on the machine, both again with the session records in Redis (SESSION_STORE_URL):
 # session_ratio_cookie_redis, vs_quickstart_wrapper_redis, … and revocation_ms across two instances.

@@ -44,6 +44,11 @@ class Settings:
     http_timeout: float = HTTP_TIMEOUT
 
     @property
+    def touch_interval(self) -> float:
+        """How often step 03 writes a session's "last used": often enough for its idle timeout."""
+        return max(1.0, min(60.0, self.session_idle_timeout / 10))
+
+    @property
     def port(self) -> int:
         return urlsplit(self.base_url).port or (443 if self.https else 80)
 

@@ -12,6 +12,7 @@ from starlette.requests import HTTPConnection
 from starlette.templating import Jinja2Templates
 
 from shared.config import Settings
+from shared.cookies import cookie_name
 from shared.provider import Provider
 
 
@@ -26,6 +27,10 @@ class AppContext:
     clock: Callable[[], float] = time.time  # tests move time forward instead of sleeping
     oauth: Any = None  # the step's Authlib client, once registered (Authlib ships no types)
     _provider: Provider | None = field(default=None, repr=False)
+
+    def cookie(self, name: str) -> str:
+        """The step's cookie `name` as the browser gets it: `__Host-name` over https (shared/cookies.py)."""
+        return cookie_name(name, secure=self.settings.https)
 
     @property
     def provider(self) -> Provider:

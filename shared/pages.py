@@ -41,10 +41,10 @@ def display_name(user: Mapping[str, Any]) -> str:
     return str(user.get("nickname") or user.get("name") or user.get("email") or user.get("sub"))
 
 
-def render(request: Request, template: str, status_code: int = 200, **context: Any) -> Response:
+def render(request: Request, template: str, status_code: int = 200, **values: Any) -> Response:
     """Render one of the step's pages; `user` is whoever Check Session found (None: logged out)."""
     ctx = context(request)
-    values = {"step": ctx.step, "settings": ctx.settings, "user": request.scope.get("user"), **context}
+    values = {"step": ctx.step, "settings": ctx.settings, "user": request.scope.get("user"), **values}
     response: Response = ctx.templates.TemplateResponse(request, template, values, status_code=status_code)
     return response
 

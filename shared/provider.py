@@ -42,9 +42,7 @@ def unavailable(issuer: str, error: httpx2.HTTPError) -> TenantUnavailable:
     cause: BaseException | None = error
     while cause is not None and not isinstance(cause, socket.gaierror):
         cause = cause.__cause__ or cause.__context__
-    return TenantUnavailable(
-        issuer, timed_out=isinstance(error, httpx2.TimeoutException), unresolved=cause is not None
-    )
+    return TenantUnavailable(issuer, timed_out=isinstance(error, httpx2.TimeoutException), unresolved=cause is not None)
 
 
 class Provider:

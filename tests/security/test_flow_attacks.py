@@ -21,7 +21,7 @@ from tests.security.conftest import (
     set_cookie_headers,
 )
 from tests.support.forms import forms_in, password_form
-from tests.support.pages import shows_logged_out
+from tests.support.pages import log_out, shows_logged_out
 from tests.support.steps import COOKIES, StepCookies, session_data, sets_a_session
 
 EVIL = "https://attacker.example"
@@ -117,7 +117,7 @@ def test_replayed_callback_with_the_session_cookie_from_before_is_refused(redire
     app = apps[redirect_entry.step]
     start = "/login/google" if redirect_entry.name == "02-google" else "/login"
     url = callback_url(http, app, start)
-    session = redirect_entry.cookies.session
+    session = redirect_entry.cookies.signed
     before = http.cookies.get(session)
     assert http.get(url).status_code == 303
     with httpx2.Client() as thief:
@@ -199,7 +199,7 @@ def test_login_ignores_returnto_next_and_redirect_parameters(step_app, http, ten
 
 
 def test_logout_ignores_returnto_next_and_redirect_parameters(step_app, http, tenant):
-    response = http.get(f"{step_app}/logout", params={name: EVIL for name in REDIRECT_PARAMETERS})
+    response = log_out(http, step_app, params={name: EVIL for name in REDIRECT_PARAMETERS})
     assert response.status_code == 303, response.text
     location = response.headers["location"]
     assert not off_site(location, step_app, tenant.issuer), location
@@ -355,7 +355,7 @@ def test_truncated_cookies_read_as_logged_out_and_are_erased(step_app, apps, htt
 @pytest.mark.parametrize("size", [8 * 1024, 12 * 1024, 16 * 1024])
 def test_oversized_cookie_headers_are_not_a_server_error(step_app, apps, tenant, size):
     cookies = cookies_of(step_app, apps)
-    for name in (cookies.holder, cookies.session, "other"):
+    for name in (cookies.holder, cookies.signed, "other"):
         with httpx2.Client() as browser:
             page = browser.get(f"{step_app}/", headers={"cookie": f"{name}={'A' * size}"})
             assert page.status_code < 500, page.text

@@ -25,7 +25,7 @@ from tests.security.conftest import (
 )
 from tests.security.test_flow_attacks import as_cookie, attacker_key, callback_url, forged_id_token  # noqa: F401
 from tests.support.forms import password_form
-from tests.support.pages import shows_logged_in
+from tests.support.pages import log_out, shows_logged_in
 from tests.support.steps import COOKIES, session_data
 
 STEP_IDS = {STEPS[0]: "01", STEPS[1]: "02", STEPS[2]: "03-cookie", STEPS[3]: "03-wrapper"}
@@ -52,7 +52,7 @@ def every_kind_of_answer(http: httpx2.Client, app: str, step: str) -> list[httpx
     """A page logged out, logged in, a login redirect, a refused callback, a logout, a 404, a 405."""
     answers = [http.get(f"{app}/"), http.get(f"{app}{login_start(step)}"), http.get(f"{app}/callback?state=x&code=y")]
     http.get(callback_url(http, app, login_start(step)), follow_redirects=True)
-    answers += [http.get(f"{app}/"), http.get(f"{app}/logout"), http.get(f"{app}/nowhere"), http.put(f"{app}/")]
+    answers += [http.get(f"{app}/"), log_out(http, app), http.get(f"{app}/nowhere"), http.put(f"{app}/")]
     return answers
 
 
@@ -77,7 +77,7 @@ def test_every_dynamic_answer_says_no_store_and_static_files_may_be_cached(step,
 def test_logout_returns_to_the_apps_url_exactly(app, http):
     """No `/?` that a browser would cache as another page than `/`: the tenant's redirect is the URL as registered."""
     http.get(callback_url(http, app), follow_redirects=True)
-    to_tenant = http.get(f"{app}/logout")
+    to_tenant = log_out(http, app)
     back = http.get(to_tenant.headers["location"])
     assert back.status_code == 302, back.text
     assert back.headers["location"] == app, back.headers
@@ -109,7 +109,7 @@ def attackers_session(app: str) -> tuple[str, dict[str, str]]:
     with httpx2.Client() as attacker:
         page = attacker.get(f"{app}/")
         form = password_form(page.text, f"{app}/")
-        return attacker.cookies[COOKIES[STEP_02].session], form.fields
+        return attacker.cookies[COOKIES[STEP_02].signed], form.fields
 
 
 @pytest.mark.parametrize("step", [STEP_02], ids=["02"])
@@ -130,7 +130,7 @@ def test_login_csrf_by_cookie_tossing_is_refused(app, http, sent_from):
     The token and the cookie match (both are the attacker's), so only the origin tells this post apart.
     """
     planted, fields = attackers_session(app)
-    http.cookies.set(COOKIES[STEP_02].session, planted, domain=urlsplit(app).hostname)
+    http.cookies.set(COOKIES[STEP_02].signed, planted, domain=urlsplit(app).hostname)
     for path in ("/login", "/signup"):
         data = {**fields, "email": DEMO_EMAIL, "password": DEMO_PASSWORD}
         answer = http.post(f"{app}{path}", data=data, headers=sent_from)
@@ -158,11 +158,11 @@ def test_nothing_from_before_the_login_survives_into_the_logged_in_session(entry
     secret = tenant.settings_for(0).app_secret_key
     planted = {"planted": "by whoever had this browser before", "csrf_token": "known-to-the-attacker"}
     payload = base64.b64encode(json.dumps(planted).encode())
-    http.cookies.set(cookies.session, itsdangerous.TimestampSigner(secret).sign(payload).decode())
+    http.cookies.set(cookies.signed, itsdangerous.TimestampSigner(secret).sign(payload).decode())
     page = entry.log_in(http, app)
     assert 'id="btn-logout"' in page.text, page.text
     # What the login told the browser to keep in the session cookie: a deletion, or a new session.
-    last = [h for h in set_cookie_headers(page) if h.startswith(f"{cookies.session}=")][-1]
+    last = [h for h in set_cookie_headers(page) if h.startswith(f"{cookies.signed}=")][-1]
     after = session_data(last.split(";", 1)[0].split("=", 1)[1].strip('"'))
     assert "planted" not in after and after.get("csrf_token") != "known-to-the-attacker", after
     assert set(after) <= {"id_token"}, after  # nothing but the wrapper's own id_token
@@ -178,7 +178,7 @@ def test_the_csrf_token_changes_at_login_and_at_logout(app, http):
     form = password_form(http.get(f"{app}/").text, f"{app}/")
     http.post(f"{app}/login", data={**form.fields, "email": DEMO_EMAIL, "password": DEMO_PASSWORD})
     assert logged_in(http, app)
-    http.get(f"{app}/logout")
+    log_out(http, app)
     after = token()
     assert after != before
 

@@ -98,7 +98,7 @@ HEADERS = st.dictionaries(
     max_size=5,
 )
 COOKIE_VALUE = st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7E, exclude_characters=';,"\\'), max_size=300)
-STEP_COOKIE_NAMES = sorted({name for c in STEP_COOKIES.values() for name in (c.session, c.holder)})
+STEP_COOKIE_NAMES = sorted({name for c in STEP_COOKIES.values() for name in (c.signed, c.holder)})
 COOKIES = st.lists(
     st.tuples(
         st.sampled_from([*STEP_COOKIE_NAMES, "csrf_token", "devtenant_session"]) | st.from_regex(r"\A[a-z_]{1,12}\Z"),

@@ -6,6 +6,7 @@ import pytest
 
 from shared.dev_tenant import DEMO_EMAIL, DEMO_PASSWORD
 from tests.conftest import hosted_login
+from tests.support.pages import log_out
 
 STEP = "01-Login/app.py"
 
@@ -61,7 +62,7 @@ def test_session_cookie_is_httponly_and_samesite_lax(app, http):
 
 def test_logout_forgets_the_user(app, http):
     hosted_login(http, app, DEMO_EMAIL, DEMO_PASSWORD)
-    response = http.get(f"{app}/logout")
+    response = log_out(http, app)
     assert response.status_code == 303
     assert (
         'step01_id_token=""' in response.headers["set-cookie"] or "step01_id_token=;" in response.headers["set-cookie"]

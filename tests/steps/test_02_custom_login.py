@@ -12,6 +12,7 @@ import pytest
 
 from shared.dev_tenant import DEMO_EMAIL, DEMO_PASSWORD, Client
 from tests.support.forms import Form, forms_in, password_form
+from tests.support.pages import log_out
 
 STEP = "02-Custom-Login/app.py"
 GOOD_PASSWORD = "Corr3ct-Horse!"
@@ -79,7 +80,7 @@ def test_good_login_stores_the_id_token_and_shows_the_nickname(app, http):
 
 def test_logout_shows_the_form_again(app, http):
     submit(http, app, "/login", DEMO_EMAIL, DEMO_PASSWORD)
-    response = http.get(f"{app}/logout")
+    response = log_out(http, app)
     assert response.status_code == 303
     http.cookies.delete("step02_id_token")
     assert 'id="btn-login"' in http.get(f"{app}/").text

@@ -17,10 +17,11 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 
+from shared.context import context
 from shared.dev_tenant import DEV_CLIENT_ID
 from shared.tokens import BACKCHANNEL_LOGOUT_EVENT
 from tests.conftest import RunningTenant
-from tests.support.pages import log_in_as_demo, shows_logged_in
+from tests.support.pages import log_in_as_demo, log_out, shows_logged_in
 from tests.support.servers import free_port, serve
 from tests.support.steps import COOKIES, StepCookies, load_step
 
@@ -43,6 +44,12 @@ class RunningStep:
     url: str
     app: Any
     cookies: StepCookies
+    clock: Clock
+
+    @property
+    def records(self) -> Any:
+        """The step's server-side session records (records.py)."""
+        return self.app.state.session_handling.records
 
 
 @pytest.fixture(params=VARIANTS, ids=["cookie", "wrapper"])
@@ -59,9 +66,9 @@ def start(tenant: RunningTenant):
         port = free_port()
         settings = (on or tenant).settings_for(port, **overrides)
         app = load_step(path).create_app(settings)
-        app.state.clock = Clock()
+        clock = context(app).clock = Clock()
         with serve(app, port):
-            yield RunningStep(settings.base_url, app, COOKIES[path])
+            yield RunningStep(settings.base_url, app, COOKIES[path], clock)
 
     return _start
 
@@ -83,7 +90,7 @@ def logged_in(step: RunningStep, cookie: str) -> bool:
 def test_a_copy_of_the_cookie_taken_before_logout_no_longer_logs_in(start, variant, http):
     with start(variant) as step:
         stolen = log_in(http, step)  # what a thief, or the browser's history, keeps
-        http.get(f"{step.url}/logout")  # Log Out: the record is deleted, the cookie erased
+        log_out(http, step.url)  # Log Out: the record is deleted, the cookie erased
         assert not logged_in(step, stolen)  # the copy reads as logged out
 
 
@@ -94,7 +101,7 @@ def test_replay_after_logout_fails_on_another_instance_sharing_the_sqlite_store(
     with start(variant) as first, start(variant) as second:
         stolen = log_in(http, first)
         assert logged_in(second, stolen)  # one store: both instances know the session
-        http.get(f"{first.url}/logout")
+        log_out(http, first.url)
         assert not logged_in(second, stolen)
 
 
@@ -103,7 +110,7 @@ def test_replay_after_logout_fails_on_another_instance_sharing_one_redis(start, 
         assert "Redis at 127.0.0.1" in httpx2.get(f"{first.url}/").text
         stolen = log_in(http, first)
         assert logged_in(second, stolen)
-        http.get(f"{first.url}/logout")
+        log_out(http, first.url)
         assert not logged_in(second, stolen)
         assert not logged_in(first, stolen)
 
@@ -111,7 +118,7 @@ def test_replay_after_logout_fails_on_another_instance_sharing_one_redis(start, 
 def test_the_logout_url_carries_no_live_session_credential(start, variant, http):
     with start(variant) as step:
         stolen = log_in(http, step)
-        to_tenant = http.get(f"{step.url}/logout").headers["location"]
+        to_tenant = log_out(http, step.url).headers["location"]
         # Whatever the URL carries (the id_token as id_token_hint), the session it belonged to has ended.
         assert not logged_in(step, stolen), to_tenant
 
@@ -119,16 +126,16 @@ def test_the_logout_url_carries_no_live_session_credential(start, variant, http)
 def test_a_session_idle_longer_than_the_idle_timeout_ends(start, variant, http):
     with start(variant) as step:
         cookie = log_in(http, step)
-        step.app.state.clock.offset = IDLE - 120
+        step.clock.offset = IDLE - 120
         assert logged_in(step, cookie)  # used again just in time: the idle clock starts over
-        step.app.state.clock.offset += IDLE - 120
+        step.clock.offset += IDLE - 120
         assert logged_in(step, cookie)
-        step.app.state.clock.offset += IDLE + 1
+        step.clock.offset += IDLE + 1
         page = httpx2.get(f"{step.url}/", headers={"cookie": cookie})
         assert 'id="btn-login"' in page.text, page.text
         assert "Your session ended: no request for more than 30 min 0 s." in page.text
         assert any(h.startswith(f"{step.cookies.holder}=") for h in page.headers.get_list("set-cookie"))
-        step.app.state.clock.offset = 0  # back in time, the record stays gone
+        step.clock.offset = 0  # back in time, the record stays gone
         assert not logged_in(step, cookie)
 
 
@@ -136,9 +143,9 @@ def test_a_session_ends_at_the_absolute_timeout_however_busy(start, variant, htt
     with start(variant, session_absolute_timeout=3600) as step:
         cookie = log_in(http, step)
         for minutes in range(20, 60, 20):
-            step.app.state.clock.offset = minutes * 60
+            step.clock.offset = minutes * 60
             assert logged_in(step, cookie), minutes
-        step.app.state.clock.offset = 3600 + 1
+        step.clock.offset = 3600 + 1
         page = httpx2.get(f"{step.url}/", headers={"cookie": cookie})
         assert "Your session ended: it reached its longest allowed time." in page.text, page.text
         assert not logged_in(step, cookie)
@@ -147,14 +154,14 @@ def test_a_session_ends_at_the_absolute_timeout_however_busy(start, variant, htt
 def test_timeouts_come_from_the_environment(start, variant, http):
     with start(variant, session_idle_timeout=60) as step:
         cookie = log_in(http, step)
-        step.app.state.clock.offset = 61
+        step.clock.offset = 61
         assert not logged_in(step, cookie)
 
 
 def test_a_busy_session_records_its_last_use_at_most_once_a_minute(start, variant, http):
     with start(variant) as step:
         cookie = log_in(http, step)
-        store = step.app.state.sessions
+        store = step.records
         touches: list[float] = []
         real_touch = store.touch
 
@@ -164,10 +171,10 @@ def test_a_busy_session_records_its_last_use_at_most_once_a_minute(start, varian
 
         store.touch = counting_touch
         for seconds in range(0, 60, 6):
-            step.app.state.clock.offset = seconds
+            step.clock.offset = seconds
             assert logged_in(step, cookie)
         assert touches == []
-        step.app.state.clock.offset = 61
+        step.clock.offset = 61
         assert logged_in(step, cookie)
         assert len(touches) == 1
 
@@ -303,11 +310,11 @@ def test_a_redis_that_does_not_answer_is_a_503_naming_it_never_a_session_accepte
 def test_a_locked_sqlite_store_is_a_503_and_the_server_keeps_serving(start, variant, http, tenant):
     with start(variant) as step:
         cookie = log_in(http, step)
-        store = step.app.state.sessions
+        store = step.records
 
         locker = sqlite3.connect(store.path, timeout=0, isolation_level=None)
         locker.execute("BEGIN EXCLUSIVE")
-        step.app.state.clock.offset = 61  # this request records its last use: a write, which must wait
+        step.clock.offset = 61  # this request records its last use: a write, which must wait
         try:
             page = httpx2.get(f"{step.url}/", headers={"cookie": cookie})
             assert page.status_code == 503, page.text

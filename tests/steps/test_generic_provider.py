@@ -13,6 +13,7 @@ import pytest
 
 from shared.dev_tenant import DEMO_EMAIL, DEMO_PASSWORD
 from tests.support.forms import password_form
+from tests.support.pages import log_out
 from tests.support.steps import COOKIES, session_data
 
 # Each step, and the page that starts a login at the provider (step 02's form is Auth0's: see below).
@@ -62,7 +63,7 @@ def test_every_step_logs_in_shows_who_logs_out_and_asks_for_the_password_again(s
         assert stored(http, step)
         assert "Welcome demo" in http.get(f"{app}/").text  # Check Session keeps showing who it is
 
-        logout = http.get(f"{app}/logout")
+        logout = log_out(http, app)
         assert logout.status_code == 303, logout.text
         if step.startswith("03-"):
             # Step 03 ends the provider's session at its end_session_endpoint.
@@ -98,7 +99,7 @@ def test_the_profile_kept_for_one_user_is_never_shown_for_another(serve_step, ge
     with serve_step("03-Session-Handling/wrapper_app.py", on=generic_tenant) as app:
         provider_login(http, app, "/login")
         cookies = COOKIES["03-Session-Handling/wrapper_app.py"]
-        kept = session_data(http.cookies[cookies.session])["profile"]
+        kept = session_data(http.cookies[cookies.signed])["profile"]
         assert kept["sub"].startswith("auth0|") and kept["nickname"] == "demo"
         assert set(kept) <= {"sub", "name", "nickname", "email", "picture"}
 
@@ -109,7 +110,7 @@ def test_step_03_without_an_end_session_endpoint_logs_out_here_and_says_so(serve
         serve_step("03-Session-Handling/cookie_app.py", on=own) as app,
     ):
         provider_login(http, app, "/login")
-        page = http.get(f"{app}/logout")
+        page = log_out(http, app)
         assert page.status_code == 200, page.text
         assert "offers no logout endpoint" in page.text
         assert "/v2/logout" not in page.headers.get("location", "")

@@ -14,6 +14,7 @@ inside are left out of the quoted text; an indented region is quoted dedented.
 
 from __future__ import annotations
 
+import ast
 import re
 import textwrap
 from dataclasses import dataclass
@@ -101,3 +102,17 @@ def region_text(root: Path, path: str, region: str) -> str:
         raise ListingError(f"{path}: region {region!r} is never closed with '# endregion: {region}'")
     # ruff format puts blank lines between a function and the `# endregion` comment after it: not part of the listing.
     return textwrap.dedent("\n".join(kept)).strip("\n")
+
+
+def function_source(root: Path, path: str, name: str) -> str:
+    """The source of the top-level function or class `name` in root/path, found with `ast`: no markers needed."""
+    source_path = root / path
+    if not source_path.is_file():
+        raise ListingError(f"the quoted file {path} does not exist (relative to the repository root)")
+    source = source_path.read_text(encoding="utf-8")
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) and node.name == name:
+            first = min([node.lineno, *(decorator.lineno for decorator in node.decorator_list)])
+            assert node.end_lineno is not None
+            return "\n".join(source.splitlines()[first - 1 : node.end_lineno])
+    raise ListingError(f"{path} has no top-level function or class named {name!r}")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 import httpx2
 
 from shared.dev_tenant import DEMO_EMAIL, DEMO_PASSWORD
@@ -34,3 +37,11 @@ def log_in_as_demo(client: httpx2.Client, app_url: str) -> httpx2.Response:
     page = hosted_login(client, app_url, DEMO_EMAIL, DEMO_PASSWORD)
     assert page.status_code == 200 and shows_logged_in(page.text), page.text
     return page
+
+
+def log_out(client: httpx2.Client, app_url: str, **options: Any) -> httpx2.Response:
+    """Press Log Out: a POST with the button's CSRF token (from GET /logout), from the app's origin."""
+    page = client.get(f"{app_url}/logout")
+    token = re.search(r'name="csrf_token" value="([^"]*)"', page.text)
+    data = {"csrf_token": token[1] if token else ""}
+    return client.post(f"{app_url}/logout", data=data, headers={"origin": app_url}, **options)

@@ -36,16 +36,16 @@ def load_step(relative_path: str) -> ModuleType:
 class StepCookies:
     """The cookies one step keeps in the browser (each step its own names: see the README's Security section)."""
 
-    session: str  # the step's signed SessionMiddleware cookie: the login in progress (and the wrapper's id_token)
+    signed: str  # the step's signed cookie (SessionMiddleware): the login in progress (and the wrapper's id_token)
     id_token: str | None  # the plain cookie holding the id_token; None: the id_token lives in the session
 
     @property
     def holder(self) -> str:
         """The cookie that holds the id_token."""
-        return self.id_token or self.session
+        return self.id_token or self.signed
 
     def stored_id_token(self, value: str | None) -> str | None:
-        """The id_token inside the holder cookie's value (None: no session)."""
+        """The id_token inside the holder cookie's value (None: none stored)."""
         if not value or self.id_token:
             return value or None
         token = session_data(value).get("id_token")
@@ -56,14 +56,14 @@ class StepCookies:
         if self.id_token:
             return f"{self.id_token}={id_token}"
         payload = base64.b64encode(json.dumps({"id_token": id_token}).encode())
-        return f"{self.session}={itsdangerous.TimestampSigner(secret_key).sign(payload).decode()}"
+        return f"{self.signed}={itsdangerous.TimestampSigner(secret_key).sign(payload).decode()}"
 
 
 COOKIES = {
-    "01-Login/app.py": StepCookies("step01_session", "step01_id_token"),
-    "02-Custom-Login/app.py": StepCookies("step02_session", "step02_id_token"),
-    "03-Session-Handling/cookie_app.py": StepCookies("step03_cookie_session", "step03_cookie_id_token"),
-    "03-Session-Handling/wrapper_app.py": StepCookies("step03_wrapper_session", None),
+    "01-Login/app.py": StepCookies("step01_signed", "step01_id_token"),
+    "02-Custom-Login/app.py": StepCookies("step02_signed", "step02_id_token"),
+    "03-Session-Handling/cookie_app.py": StepCookies("step03_cookie_signed", "step03_cookie_id_token"),
+    "03-Session-Handling/wrapper_app.py": StepCookies("step03_wrapper_signed", None),
 }
 
 
@@ -83,6 +83,6 @@ def sets_a_session(set_cookie: str) -> bool:
     for cookies in COOKIES.values():
         if name == cookies.id_token and value not in ("", "null"):
             return True
-        if name == cookies.session and "id_token" in session_data(value):
+        if name == cookies.signed and "id_token" in session_data(value):
             return True
     return False
