@@ -92,6 +92,7 @@ class DevTenantKeeper:
         self.settings = settings
         self.port = urlsplit(settings.issuer).port or 80
         self.server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
         self._stopped = threading.Event()
 
     def start(self) -> str:
@@ -107,16 +108,22 @@ class DevTenantKeeper:
         return _reuse_banner(self.settings)
 
     def stop(self) -> None:
+        """Stop serving the tenant, and wait until its port is free for the next step to take."""
         self._stopped.set()
         if self.server is not None:
             self.server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=5)
 
     def _serve(self, sock: socket.socket) -> str:
         from shared.dev_tenant import Tenant, banner  # only now: reusing a running tenant needs neither
 
         tenant = Tenant(self.settings.issuer, self.settings.state_dir)
         self.server = uvicorn.Server(uvicorn.Config(tenant.app, log_level="warning"))
-        threading.Thread(target=self.server.run, kwargs={"sockets": [sock]}, name="dev-tenant", daemon=True).start()
+        self._thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [sock]}, name="dev-tenant", daemon=True
+        )
+        self._thread.start()
         deadline = time.monotonic() + 10
         while not self.server.started and time.monotonic() < deadline:
             time.sleep(0.02)
@@ -173,6 +180,14 @@ def run_step(create_app: Callable[[Settings], Starlette], description: str, *, w
     print("\n  Press Ctrl-C to stop.\n", flush=True)
 
     app = create_app(settings)
-    uvicorn.Server(uvicorn.Config(app, host=BIND_HOST, port=settings.port, log_level="warning")).run()
-    if tenant is not None:
-        tenant.stop()
+    server = uvicorn.Server(uvicorn.Config(app, host=BIND_HOST, port=settings.port, log_level="warning"))
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        # uvicorn stops gracefully on Ctrl-C, then raises the signal again for whoever called it:
+        # for a learner that is a traceback after a normal stop.
+        pass
+    finally:
+        if tenant is not None:
+            tenant.stop()
+    print(f"{description} stopped.", flush=True)
