@@ -8,7 +8,7 @@ import hmac
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 import httpx2
 from joserfc import jws, jwt
@@ -22,6 +22,8 @@ BACKCHANNEL_LOGOUT_EVENT = "http://schemas.openid.net/event/backchannel-logout"
 LOGOUT_TOKEN_MAX_AGE = 120  # seconds: a logout token is delivered at once; an old one is a replay
 REFETCH_COOLDOWN = 60.0  # seconds between JWKS re-fetches caused by unknown `kid`s
 CACHE_SIZE = 10_000
+
+TokenKind = Literal["id_token", "logout token"]  # the name a refusal gives the token
 
 
 class TokenError(Exception):
@@ -91,7 +93,7 @@ class IdTokenVerifier:
             if now < claims["exp"]:
                 return claims
             del self._verified[key]
-        claims = await self._verify_signature(token, from_tenant)
+        claims = await self._verify_signature(token, "id_token", from_tenant)
         self._check_claims(claims, now)
         if nonce is not None and not hmac.compare_digest(str(claims.get("nonce", "")), nonce):
             raise TokenError("The id_token's nonce does not match this login.")
@@ -105,7 +107,7 @@ class IdTokenVerifier:
         `sid` and/or `sub`; never a `nonce` (so an id_token cannot pass as a logout token); `typ`,
         when present, `logout+jwt`. The caller refuses a `jti` it has seen before.
         """
-        claims = await self._verify_signature(token, from_tenant=False)  # anyone can POST one: the cooldown applies
+        claims = await self._verify_signature(token, "logout token", from_tenant=False)  # anyone can POST one
         header = jws.extract_compact(token.encode("ascii")).protected
         if "typ" in header and str(header["typ"]).lower() not in ("logout+jwt", "application/logout+jwt"):
             raise TokenError("The logout token's typ is not logout+jwt.")
@@ -135,20 +137,20 @@ class IdTokenVerifier:
             raise TokenError("The logout token's jti is not a string.")
         return claims
 
-    async def _verify_signature(self, token: str, from_tenant: bool) -> Claims:
+    async def _verify_signature(self, token: str, kind: TokenKind, from_tenant: bool) -> Claims:
         try:
             header = jws.extract_compact(token.encode("ascii")).protected
         except (JoseError, ValueError, UnicodeError) as error:
-            raise TokenError("The id_token is not a well-formed JWT.") from error
+            raise TokenError(f"The {kind} is not a well-formed JWT.") from error
         if header.get("alg") not in ALGORITHMS:
             raise TokenError(
-                f"The id_token is signed with {header.get('alg')!r}; only {', '.join(ALGORITHMS)} is accepted."
+                f"The {kind} is signed with {header.get('alg')!r}; only {', '.join(ALGORITHMS)} is accepted."
             )
-        key = await self._key_for(header.get("kid"), from_tenant)
+        key = await self._key_for(header.get("kid"), kind, from_tenant)
         try:
             return Claims(jwt.decode(token, key, algorithms=list(ALGORITHMS)).claims)
         except JoseError as error:
-            raise TokenError("The id_token's signature is not valid.") from error
+            raise TokenError(f"The {kind}'s signature is not valid.") from error
 
     def _check_claims(self, claims: Claims, now: float) -> None:
         registry = jwt.JWTClaimsRegistry(
@@ -171,7 +173,7 @@ class IdTokenVerifier:
         if "azp" in claims and claims["azp"] != self.client_id:
             raise TokenError("The id_token was issued to another application (azp).")
 
-    async def _key_for(self, kid: str | None, from_tenant: bool) -> RSAKey:
+    async def _key_for(self, kid: str | None, kind: TokenKind, from_tenant: bool) -> RSAKey:
         keys = await self.load_keys()
         key = self._pick(keys, kid)
         if key is None and kid is not None:
@@ -179,8 +181,8 @@ class IdTokenVerifier:
             key = self._pick(keys, kid)
         if key is None:
             if kid is None:
-                raise TokenError("The id_token names no key (kid) and the tenant publishes several.")
-            raise TokenError("The id_token is signed with a key the tenant does not publish.")
+                raise TokenError(f"The {kind} names no key (kid) and the tenant publishes several.")
+            raise TokenError(f"The {kind} is signed with a key the tenant does not publish.")
         return key
 
     @staticmethod

@@ -11,7 +11,7 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 
-from shared.tokens import REFETCH_COOLDOWN, IdTokenVerifier, TokenError
+from shared.tokens import BACKCHANNEL_LOGOUT_EVENT, REFETCH_COOLDOWN, IdTokenVerifier, TokenError
 
 ISSUER = "https://tenant.example/"
 CLIENT = "my-client"
@@ -192,3 +192,54 @@ def test_unreachable_jwks_is_a_token_error(tenant):
     )
     with pytest.raises(TokenError, match="signing keys"):
         verify(verifier, tenant.sign())
+
+
+# ---- logout tokens ---------------------------------------------------------------------------
+
+
+def logout_token(tenant: Tenant, key=None, header=None, **overrides) -> str:
+    key = key or tenant.keys[-1]
+    claims = {"jti": f"jti-{overrides.get('sid', 's')}-{id(overrides)}", "sid": "s1", **overrides}
+    claims = {"events": {BACKCHANNEL_LOGOUT_EVENT: {}}, "exp": None, **claims}
+    return tenant.sign(key=key, header=header or {"alg": "RS256", "kid": key.kid, "typ": "logout+jwt"}, **claims)
+
+
+def verify_logout(verifier: IdTokenVerifier, token: str):
+    return asyncio.run(verifier.verify_logout_token(token))
+
+
+STRANGER = RSAKey.generate_key(2048)
+
+
+def test_a_valid_logout_token_is_accepted(tenant):
+    assert verify_logout(make_verifier(tenant), logout_token(tenant))["sid"] == "s1"
+
+
+def tampered(token: str) -> str:
+    head, payload, signature = token.split(".")
+    return f"{head}.{payload}.{signature[:-4]}AAAA"
+
+
+NONE_HEADER = "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0"  # {"alg":"none","typ":"JWT"}
+
+
+@pytest.mark.parametrize(
+    ("forge", "message"),
+    [
+        (lambda tenant, sign: "not-a-jwt", " is not a well-formed JWT."),
+        (lambda tenant, sign: f"{NONE_HEADER}.{sign(tenant).split('.')[1]}.", " is signed with 'none'; only RS256"),
+        (lambda tenant, sign: tampered(sign(tenant)), "'s signature is not valid."),
+        (lambda tenant, sign: sign(tenant, key=STRANGER, header={"alg": "RS256", "kid": "x"}), " is signed with a key"),
+    ],
+    ids=["garbage", "alg none", "tampered", "unknown kid"],
+)
+@pytest.mark.parametrize("kind", ["id_token", "logout token"])
+def test_refusals_name_the_kind_of_token(tenant, forge, message, kind):
+    verifier = make_verifier(tenant)
+    if kind == "id_token":
+        check, sign = verifier.verify, Tenant.sign
+    else:
+        check, sign = verifier.verify_logout_token, logout_token
+    with pytest.raises(TokenError) as refused:
+        asyncio.run(check(forge(tenant, sign)))
+    assert str(refused.value).startswith(f"The {kind}{message}")
