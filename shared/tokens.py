@@ -103,7 +103,7 @@ class IdTokenVerifier:
     async def verify_logout_token(self, token: str) -> Claims:
         """Check a Back-Channel Logout token as OpenID Connect Back-Channel Logout 1.0 §2.6 says.
 
-        Signature and `iss`/`aud` as for an id_token; `iat` recent; the back-channel `events` member;
+        Signature and `iss`/`aud`/`azp` as for an id_token; `iat` recent; the back-channel `events` member;
         `sid` and/or `sub`; never a `nonce` (so an id_token cannot pass as a logout token); `typ`,
         when present, `logout+jwt`. The caller refuses a `jti` it has seen before.
         """
@@ -124,6 +124,7 @@ class IdTokenVerifier:
             registry.validate(claims)
         except JoseError as error:
             raise TokenError(f"The logout token was refused: {error.description or error.error}.") from error
+        self._check_audience(claims, "logout token")
         if not isinstance(claims["iat"], int) or now - claims["iat"] > LOGOUT_TOKEN_MAX_AGE + self.leeway:
             raise TokenError("The logout token is too old.")
         events = claims.get("events")
@@ -166,12 +167,18 @@ class IdTokenVerifier:
             registry.validate(claims)
         except JoseError as error:
             raise TokenError(f"The id_token was refused: {error.description or error.error}.") from error
+        self._check_audience(claims, "id_token")
+
+    def _check_audience(self, claims: Claims, kind: TokenKind) -> None:
+        """`azp` where OpenID Connect Core 3.1.3.7 asks for it; `aud` itself is already known to list this client.
+
+        Back-Channel Logout 1.0 §2.6 validates a logout token's `aud` as an ID token's, so both go through here.
+        """
         audiences = claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]]
-        # OIDC Core 3.1.3.7: with several audiences, `azp` must name this client.
         if len(audiences) > 1 and claims.get("azp") != self.client_id:
-            raise TokenError("The id_token has several audiences and its azp is not this application.")
+            raise TokenError(f"The {kind} has several audiences and its azp is not this application.")
         if "azp" in claims and claims["azp"] != self.client_id:
-            raise TokenError("The id_token was issued to another application (azp).")
+            raise TokenError(f"The {kind} was issued to another application (azp).")
 
     async def _key_for(self, kid: str | None, kind: TokenKind, from_tenant: bool) -> RSAKey:
         keys = await self.load_keys()

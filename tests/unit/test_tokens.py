@@ -243,3 +243,20 @@ def test_refusals_name_the_kind_of_token(tenant, forge, message, kind):
     with pytest.raises(TokenError) as refused:
         asyncio.run(check(forge(tenant, sign)))
     assert str(refused.value).startswith(f"The {kind}{message}")
+
+
+@pytest.mark.parametrize(
+    ("claims", "reason"),
+    [
+        ({"aud": [CLIENT, "other"]}, "has several audiences and its azp is not this application"),
+        ({"aud": [CLIENT, "other"], "azp": "other"}, "has several audiences and its azp is not this application"),
+        ({"azp": "other"}, "was issued to another application"),
+    ],
+)
+def test_a_logout_tokens_azp_is_checked_as_an_id_tokens(tenant, claims, reason):
+    with pytest.raises(TokenError, match=f"^The logout token {reason}"):
+        verify_logout(make_verifier(tenant), logout_token(tenant, **claims))
+
+
+def test_a_logout_token_for_several_audiences_with_our_azp_is_accepted(tenant):
+    assert verify_logout(make_verifier(tenant), logout_token(tenant, aud=[CLIENT, "api"], azp=CLIENT))["sid"] == "s1"
