@@ -218,10 +218,10 @@ def verify_logout(verifier: IdTokenVerifier, token: str):
     return asyncio.run(verifier.verify_logout_token(token))
 
 
-def junk_kid_token(kid: str, logout: bool = True) -> str:
+def junk_kid_token(tenant: Tenant, kid: str, logout: bool = True) -> str:
     """Signed by a key nobody publishes, naming a kid nobody publishes: refused before any signature check."""
     header = {"alg": "RS256", "kid": kid}
-    return logout_token(Tenant(), key=STRANGER, header=header) if logout else Tenant().sign(key=STRANGER, header=header)
+    return logout_token(tenant, key=STRANGER, header=header) if logout else tenant.sign(key=STRANGER, header=header)
 
 
 STRANGER = RSAKey.generate_key(2048)
@@ -239,7 +239,7 @@ def test_a_junk_kid_on_a_logout_token_does_not_stop_a_genuine_one_after_a_key_ro
     verifier = make_verifier(tenant)
     verify_logout(verifier, logout_token(tenant))
     with pytest.raises(TokenError, match="does not publish"):
-        verify_logout(verifier, junk_kid_token("made-up"))
+        verify_logout(verifier, junk_kid_token(tenant, "made-up"))
     rotate(tenant, "k2")
     assert verify_logout(verifier, logout_token(tenant, sid="after-rotation"))["sid"] == "after-rotation"
     assert tenant.fetches == 3  # the first load, the junk kid's one re-fetch, the new key's
@@ -272,7 +272,7 @@ def test_repeating_one_junk_kid_costs_one_refetch(tenant):
     verifier = make_verifier(tenant)
     for _ in range(20):
         with pytest.raises(TokenError, match="does not publish"):
-            verify_logout(verifier, junk_kid_token("same"))
+            verify_logout(verifier, junk_kid_token(tenant, "same"))
     assert tenant.fetches == 2
 
 
@@ -281,7 +281,7 @@ def test_junk_kids_in_cookies_do_not_spend_the_logout_tokens_budget(tenant):
     verify(verifier, tenant.sign())
     for i in range(20):
         with pytest.raises(TokenError, match="does not publish"):
-            verify(verifier, junk_kid_token(f"cookie-{i}", logout=False))
+            verify(verifier, junk_kid_token(tenant, f"cookie-{i}", logout=False))
     rotate(tenant, "k2")
     assert verify_logout(verifier, logout_token(tenant))["sid"] == "s1"
 
@@ -291,7 +291,7 @@ def test_junk_kids_on_logout_tokens_do_not_spend_the_cookies_budget(tenant):
     verify(verifier, tenant.sign())
     for i in range(20):
         with pytest.raises(TokenError, match="does not publish"):
-            verify_logout(verifier, junk_kid_token(f"logout-{i}"))
+            verify_logout(verifier, junk_kid_token(tenant, f"logout-{i}"))
     rotate(tenant, "k2")
     assert verify(verifier, tenant.sign())["sub"] == "auth0|1"
 
@@ -300,7 +300,7 @@ def test_a_login_token_is_never_refused_a_refetch(tenant):
     verifier = make_verifier(tenant)
     for i in range(20):
         with pytest.raises(TokenError):
-            verify(verifier, junk_kid_token(f"cookie-{i}", logout=False))
+            verify(verifier, junk_kid_token(tenant, f"cookie-{i}", logout=False))
     rotate(tenant, "k2")
     assert verify(verifier, tenant.sign(), from_tenant=True)["sub"] == "auth0|1"
 
