@@ -20,6 +20,13 @@ DEFAULT_PORT = 3000  # the port Auth0's quickstarts use in their Allowed Callbac
 MIN_SECRET_KEY_LENGTH = 32
 LEEWAY_SECONDS = 60  # clock skew tolerated on exp/iat/nbf
 HTTP_TIMEOUT = 10.0  # seconds to wait for the provider before the page says it did not answer
+# Step 03 records a session's last use at most once per `Settings.touch_interval`, never less than a
+# second apart, so the recorded time can lag the real one by that much. From ten seconds up, that lag
+# stays within a tenth of the idle timeout; below, the one-second floor makes it a larger share, and
+# the few requests of a single page view (the page, its stylesheet, its images) stop being small
+# against the timeout: a session could end between a page and its images.
+MIN_IDLE_TIMEOUT = 10
+MAX_TOUCH_INTERVAL = 60.0  # seconds: a busy session's last use is recorded at least this often
 
 
 class ConfigError(Exception):
@@ -45,8 +52,15 @@ class Settings:
 
     @property
     def touch_interval(self) -> float:
-        """How often step 03 writes a session's "last used": often enough for its idle timeout."""
-        return max(1.0, min(60.0, self.session_idle_timeout / 10))
+        """Seconds between two writes of a busy session's "last used" time (step 03).
+
+        Writing it on every request would cost the store a write per page, stylesheet and image;
+        writing it rarely makes the idle timeout imprecise, since a session is judged by the last
+        *recorded* use. A tenth of the idle timeout keeps that error within a tenth; the cap of
+        MAX_TOUCH_INTERVAL keeps the record fresh for the learner's panel with long timeouts; the
+        floor of a second keeps a short timeout from meaning a write per request.
+        """
+        return max(1.0, min(MAX_TOUCH_INTERVAL, self.session_idle_timeout / 10))
 
     @property
     def port(self) -> int:
@@ -190,4 +204,17 @@ def session_options(env: Mapping[str, str]) -> dict[str, Any]:
             if not env[name].isdigit() or int(env[name]) < 1:
                 raise ConfigError(f"{name}={env[name]!r} must be a number of seconds (e.g. 1800 for 30 minutes).")
             options[field] = int(env[name])
+    idle = options.get("session_idle_timeout", Settings.session_idle_timeout)
+    absolute = options.get("session_absolute_timeout", Settings.session_absolute_timeout)
+    if idle < MIN_IDLE_TIMEOUT:
+        raise ConfigError(
+            f"SESSION_IDLE_TIMEOUT={idle} is too short: at least {MIN_IDLE_TIMEOUT} seconds, or a session "
+            "could end between one page and the images it loads."
+        )
+    if absolute < idle:
+        raise ConfigError(
+            f"SESSION_ABSOLUTE_TIMEOUT={absolute} is shorter than SESSION_IDLE_TIMEOUT={idle}: a session would "
+            "always end at its absolute limit before it could be idle that long. Set it to at least "
+            f"{idle} seconds, or lower SESSION_IDLE_TIMEOUT."
+        )
     return options

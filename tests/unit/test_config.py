@@ -1,10 +1,11 @@
 """Configuration: the embedded default, a real tenant, and the start-up errors in between."""
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from shared.config import ConfigError, load_settings, normalize_issuer
+from shared.config import MIN_IDLE_TIMEOUT, ConfigError, load_settings, normalize_issuer
 
 REAL = {
     "AUTH0_DOMAIN": "dev-abc123.us.auth0.com",
@@ -160,3 +161,58 @@ def test_session_store_and_timeouts_come_from_the_environment_in_both_modes(tmp_
 def test_a_bad_session_setting_is_a_start_up_error_naming_it(tmp_path, name, value, message):
     with pytest.raises(ConfigError, match=f"{name}=.*{message}"):
         settings_from(tmp_path, **{name: value})
+
+
+@pytest.mark.parametrize("idle", ["1", "9"])
+def test_an_idle_timeout_too_short_to_mean_anything_is_refused_naming_the_minimum(tmp_path, idle):
+    with pytest.raises(
+        ConfigError, match=f"SESSION_IDLE_TIMEOUT={idle} is too short: at least {MIN_IDLE_TIMEOUT} seconds"
+    ):
+        settings_from(tmp_path, SESSION_IDLE_TIMEOUT=idle)
+
+
+def test_the_shortest_allowed_idle_timeout_is_accepted(tmp_path):
+    settings = settings_from(tmp_path, SESSION_IDLE_TIMEOUT=str(MIN_IDLE_TIMEOUT))
+    assert settings.session_idle_timeout == MIN_IDLE_TIMEOUT == 10
+
+
+@pytest.mark.parametrize(
+    ("env", "absolute", "idle"),
+    [
+        ({"SESSION_IDLE_TIMEOUT": "600", "SESSION_ABSOLUTE_TIMEOUT": "599"}, 599, 600),
+        ({"SESSION_ABSOLUTE_TIMEOUT": "600"}, 600, 1800),  # against the default idle timeout
+        ({"SESSION_IDLE_TIMEOUT": "86400"}, 28800, 86400),  # against the default absolute timeout
+    ],
+)
+def test_an_absolute_timeout_shorter_than_the_idle_timeout_is_refused(tmp_path, env, absolute, idle):
+    message = f"SESSION_ABSOLUTE_TIMEOUT={absolute} is shorter than SESSION_IDLE_TIMEOUT={idle}"
+    with pytest.raises(ConfigError, match=message):
+        settings_from(tmp_path, **env)
+    with pytest.raises(ConfigError, match=message):
+        settings_from(tmp_path, **REAL, **env)
+
+
+def test_an_absolute_timeout_equal_to_the_idle_timeout_is_accepted(tmp_path):
+    settings = settings_from(tmp_path, SESSION_IDLE_TIMEOUT="600", SESSION_ABSOLUTE_TIMEOUT="600")
+    assert settings.session_absolute_timeout == 600
+
+
+@pytest.mark.parametrize(
+    ("idle", "interval"),
+    [
+        ("10", 1.0),  # a tenth, which is also the floor
+        ("15", 1.5),
+        ("300", 30.0),
+        ("600", 60.0),  # a tenth reaches the cap
+        ("1800", 60.0),  # the default: capped
+        ("86400", 60.0),
+    ],
+)
+def test_touch_interval_is_a_tenth_of_the_idle_timeout_capped_at_a_minute(tmp_path, idle, interval):
+    env = {"SESSION_IDLE_TIMEOUT": idle, "SESSION_ABSOLUTE_TIMEOUT": "86400"}
+    assert settings_from(tmp_path, **env).touch_interval == interval
+
+
+def test_touch_interval_is_never_under_a_second(tmp_path):
+    # Only a Settings built by hand can hold an idle timeout under the minimum (tests do this).
+    assert replace(settings_from(tmp_path), session_idle_timeout=3).touch_interval == 1.0

@@ -11,7 +11,15 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 
-from shared.tokens import REFETCH_COOLDOWN, IdTokenVerifier, TokenError
+from shared.tokens import (
+    BACKCHANNEL_LOGOUT_EVENT,
+    LOGOUT_REFETCHES,
+    REFETCH_COOLDOWN,
+    TRIED_KIDS_SIZE,
+    IdTokenVerifier,
+    RefetchBudget,
+    TokenError,
+)
 
 ISSUER = "https://tenant.example/"
 CLIENT = "my-client"
@@ -46,9 +54,11 @@ def tenant() -> Tenant:
     return Tenant()
 
 
-def make_verifier(tenant: Tenant, clock=lambda: NOW) -> IdTokenVerifier:
+def make_verifier(tenant: Tenant, clock=lambda: NOW, monotonic=lambda: 0.0) -> IdTokenVerifier:
     http = httpx2.AsyncClient(transport=httpx2.MockTransport(tenant.jwks))
-    return IdTokenVerifier(ISSUER, CLIENT, "https://tenant.example/.well-known/jwks.json", http, clock=clock)
+    return IdTokenVerifier(
+        ISSUER, CLIENT, "https://tenant.example/.well-known/jwks.json", http, clock=clock, monotonic=monotonic
+    )
 
 
 def verify(verifier: IdTokenVerifier, token: str, **kwargs):
@@ -192,3 +202,160 @@ def test_unreachable_jwks_is_a_token_error(tenant):
     )
     with pytest.raises(TokenError, match="signing keys"):
         verify(verifier, tenant.sign())
+
+
+# ---- logout tokens ---------------------------------------------------------------------------
+
+
+def logout_token(tenant: Tenant, key=None, header=None, **overrides) -> str:
+    key = key or tenant.keys[-1]
+    claims = {"jti": f"jti-{overrides.get('sid', 's')}-{id(overrides)}", "sid": "s1", **overrides}
+    claims = {"events": {BACKCHANNEL_LOGOUT_EVENT: {}}, "exp": None, **claims}
+    return tenant.sign(key=key, header=header or {"alg": "RS256", "kid": key.kid, "typ": "logout+jwt"}, **claims)
+
+
+def verify_logout(verifier: IdTokenVerifier, token: str):
+    return asyncio.run(verifier.verify_logout_token(token))
+
+
+def junk_kid_token(tenant: Tenant, kid: str, logout: bool = True) -> str:
+    """Signed by a key nobody publishes, naming a kid nobody publishes: refused before any signature check."""
+    header = {"alg": "RS256", "kid": kid}
+    return logout_token(tenant, key=STRANGER, header=header) if logout else tenant.sign(key=STRANGER, header=header)
+
+
+STRANGER = RSAKey.generate_key(2048)
+
+
+def rotate(tenant: Tenant, kid: str) -> None:
+    tenant.keys.append(RSAKey.generate_key(2048, parameters={"kid": kid}))
+
+
+def test_a_valid_logout_token_is_accepted(tenant):
+    assert verify_logout(make_verifier(tenant), logout_token(tenant))["sid"] == "s1"
+
+
+def test_a_junk_kid_on_a_logout_token_does_not_stop_a_genuine_one_after_a_key_rotation(tenant):
+    verifier = make_verifier(tenant)
+    verify_logout(verifier, logout_token(tenant))
+    with pytest.raises(TokenError, match="does not publish"):
+        verify_logout(verifier, junk_kid_token(tenant, "made-up"))
+    rotate(tenant, "k2")
+    assert verify_logout(verifier, logout_token(tenant, sid="after-rotation"))["sid"] == "after-rotation"
+    assert tenant.fetches == 3  # the first load, the junk kid's one re-fetch, the new key's
+
+
+def test_a_flood_of_random_kids_on_logout_tokens_costs_a_bounded_number_of_fetches(tenant):
+    now = [0.0]
+    verifier = make_verifier(tenant, monotonic=lambda: now[0])
+    verify_logout(verifier, logout_token(tenant))
+    token = logout_token(tenant, key=STRANGER, header={"alg": "RS256", "kid": "x"})
+    _header, payload, signature = token.split(".")
+
+    async def flood() -> None:
+        for i in range(1000):
+            head = base64.urlsafe_b64encode(json.dumps({"alg": "RS256", "kid": f"random-{i}"}).encode())
+            with pytest.raises(TokenError, match="does not publish"):
+                await verifier.verify_logout_token(f"{head.rstrip(b'=').decode()}.{payload}.{signature}")
+
+    asyncio.run(flood())
+    assert tenant.fetches == 1 + LOGOUT_REFETCHES
+    # The budget refills: once one re-fetch's worth of time has passed, a rotated-in key is fetched.
+    rotate(tenant, "k2")
+    now[0] += REFETCH_COOLDOWN / LOGOUT_REFETCHES
+    assert verify_logout(verifier, logout_token(tenant, sid="later"))["sid"] == "later"
+    assert tenant.fetches == 2 + LOGOUT_REFETCHES
+    assert len(verifier._tried_kids) <= TRIED_KIDS_SIZE
+
+
+def test_repeating_one_junk_kid_costs_one_refetch(tenant):
+    verifier = make_verifier(tenant)
+    for _ in range(20):
+        with pytest.raises(TokenError, match="does not publish"):
+            verify_logout(verifier, junk_kid_token(tenant, "same"))
+    assert tenant.fetches == 2
+
+
+def test_junk_kids_in_cookies_do_not_spend_the_logout_tokens_budget(tenant):
+    verifier = make_verifier(tenant)
+    verify(verifier, tenant.sign())
+    for i in range(20):
+        with pytest.raises(TokenError, match="does not publish"):
+            verify(verifier, junk_kid_token(tenant, f"cookie-{i}", logout=False))
+    rotate(tenant, "k2")
+    assert verify_logout(verifier, logout_token(tenant))["sid"] == "s1"
+
+
+def test_junk_kids_on_logout_tokens_do_not_spend_the_cookies_budget(tenant):
+    verifier = make_verifier(tenant)
+    verify(verifier, tenant.sign())
+    for i in range(20):
+        with pytest.raises(TokenError, match="does not publish"):
+            verify_logout(verifier, junk_kid_token(tenant, f"logout-{i}"))
+    rotate(tenant, "k2")
+    assert verify(verifier, tenant.sign())["sub"] == "auth0|1"
+
+
+def test_a_login_token_is_never_refused_a_refetch(tenant):
+    verifier = make_verifier(tenant)
+    for i in range(20):
+        with pytest.raises(TokenError):
+            verify(verifier, junk_kid_token(tenant, f"cookie-{i}", logout=False))
+    rotate(tenant, "k2")
+    assert verify(verifier, tenant.sign(), from_tenant=True)["sub"] == "auth0|1"
+
+
+def test_the_refetch_budget_is_a_bucket_refilled_over_its_window():
+    budget = RefetchBudget(3, 60.0)
+    assert [budget.spend(0.0) for _ in range(4)] == [True, True, True, False]
+    assert not budget.spend(19.0)
+    assert budget.spend(20.0)
+    assert not budget.spend(20.0)
+    assert [budget.spend(1000.0) for _ in range(4)] == [True, True, True, False]  # never more than its size
+
+
+@pytest.mark.parametrize(
+    ("claims", "reason"),
+    [
+        ({"aud": [CLIENT, "other"]}, "has several audiences and its azp is not this application"),
+        ({"aud": [CLIENT, "other"], "azp": "other"}, "has several audiences and its azp is not this application"),
+        ({"azp": "other"}, "was issued to another application"),
+    ],
+)
+def test_a_logout_tokens_azp_is_checked_as_an_id_tokens(tenant, claims, reason):
+    with pytest.raises(TokenError, match=f"^The logout token {reason}"):
+        verify_logout(make_verifier(tenant), logout_token(tenant, **claims))
+
+
+def test_a_logout_token_for_several_audiences_with_our_azp_is_accepted(tenant):
+    assert verify_logout(make_verifier(tenant), logout_token(tenant, aud=[CLIENT, "api"], azp=CLIENT))["sid"] == "s1"
+
+
+def tampered(token: str) -> str:
+    head, payload, signature = token.split(".")
+    return f"{head}.{payload}.{signature[:-4]}AAAA"
+
+
+NONE_HEADER = "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0"  # {"alg":"none","typ":"JWT"}
+
+
+@pytest.mark.parametrize(
+    ("forge", "message"),
+    [
+        (lambda tenant, sign: "not-a-jwt", " is not a well-formed JWT."),
+        (lambda tenant, sign: f"{NONE_HEADER}.{sign(tenant).split('.')[1]}.", " is signed with 'none'; only RS256"),
+        (lambda tenant, sign: tampered(sign(tenant)), "'s signature is not valid."),
+        (lambda tenant, sign: sign(tenant, key=STRANGER, header={"alg": "RS256", "kid": "x"}), " is signed with a key"),
+    ],
+    ids=["garbage", "alg none", "tampered", "unknown kid"],
+)
+@pytest.mark.parametrize("kind", ["id_token", "logout token"])
+def test_refusals_name_the_kind_of_token(tenant, forge, message, kind):
+    verifier = make_verifier(tenant)
+    if kind == "id_token":
+        check, sign = verifier.verify, Tenant.sign
+    else:
+        check, sign = verifier.verify_logout_token, logout_token
+    with pytest.raises(TokenError) as refused:
+        asyncio.run(check(forge(tenant, sign)))
+    assert str(refused.value).startswith(f"The {kind}{message}")
