@@ -139,17 +139,14 @@ def erase_id_token(request: Request, response: Response) -> None:
 
 async def logout(request: Request) -> Response:
     """Forget the id_token in this app. (Step 03 also ends the session at the tenant.)"""
-    check_csrf(request, await read_form(request))  # this app's Log Out button, not another site
+    if request.method == "GET":  # an old link, another site's image: show the button, no more
+        return render(request, "logout.html")
+    check_csrf(request, await read_form(request))  # this app's Log Out button, in this browser
     request.session.clear()  # and the rest of the signed cookie: the next visitor starts afresh
     request.session["logged_out"] = True  # for the page that follows
     response = RedirectResponse("/", status_code=303)
     erase_id_token(request, response)
     return response
-
-
-async def logout_page(request: Request) -> Response:
-    """A plain GET /logout (an old link, another site's image) logs nobody out: it shows a form."""
-    return render(request, "logout.html")
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -158,8 +155,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/", homepage),
         Route("/login", login),
         Route("/callback", callback),
-        Route("/logout", logout, methods=["POST"]),
-        Route("/logout", logout_page),
+        Route("/logout", logout, methods=["GET", "POST"]),
     ]
     return build_app(
         routes,

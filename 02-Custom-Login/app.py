@@ -95,9 +95,9 @@ async def signup(request: Request) -> Response:
 
 
 async def start_session(request: Request, id_token: str) -> Response:
-    """Verify the id_token like any other (no nonce: no redirect here), then store it in a fresh session."""
+    """Verify the id_token as any other (no nonce: no redirect here), keep it in a fresh session."""
     await context(request).provider.verify_id_token(id_token, from_tenant=True)
-    request.session.clear()  # a fresh session, and so a new CSRF token: nothing from before survives
+    request.session.clear()  # a fresh session and CSRF token: nothing from before survives
     response = RedirectResponse("/", status_code=303)
     store_id_token(request, response, id_token)
     return response
@@ -130,7 +130,7 @@ async def tenant(request: Request) -> StarletteOAuth2App:
 
 
 async def login_with_google(request: Request) -> Response:
-    """Redirect to /authorize with connection=google-oauth2: the tenant sends the browser to Google."""
+    """Redirect to /authorize with connection=google-oauth2: the tenant goes on to Google."""
     client = await tenant(request)
     redirect_uri = context(request).settings.redirect_uri
     login = await client.create_authorization_url(redirect_uri, connection="google-oauth2")
@@ -206,17 +206,14 @@ def erase_id_token(request: Request, response: Response) -> None:
 
 async def logout(request: Request) -> Response:
     """Forget the id_token in this app. (Step 03 also ends the session at the tenant.)"""
-    check_csrf(request, await read_form(request))  # this app's Log Out button, not another site
+    if request.method == "GET":  # an old link, another site's image: show the button, no more
+        return render(request, "logout.html")
+    check_csrf(request, await read_form(request))  # this app's Log Out button, in this browser
     request.session.clear()  # and the rest of the signed cookie: the next visitor starts afresh
     request.session["logged_out"] = True  # for the page that follows
     response = RedirectResponse("/", status_code=303)
     erase_id_token(request, response)
     return response
-
-
-async def logout_page(request: Request) -> Response:
-    """A plain GET /logout (an old link, another site's image) logs nobody out: it shows a form."""
-    return render(request, "logout.html")
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -229,8 +226,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/signup", back_to_the_form),
         Route("/login/google", login_with_google),
         Route("/callback", callback),
-        Route("/logout", logout, methods=["POST"]),
-        Route("/logout", logout_page),
+        Route("/logout", logout, methods=["GET", "POST"]),
     ]
     return build_app(
         routes,

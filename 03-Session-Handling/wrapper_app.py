@@ -186,7 +186,9 @@ async def logout(request: Request) -> Response:
     as logged out everywhere the records are shared. Without the tenant's logout, its own session
     cookie stays, and the next Log In signs the user straight back in without the login form.
     """
-    check_csrf(request, await read_form(request))  # this app's Log Out button, not another site
+    if request.method == "GET":  # an old link, another site's image: show the button, no more
+        return render(request, "logout.html")
+    check_csrf(request, await read_form(request))  # this app's Log Out button, in this browser
     ctx = context(request)
     id_token = read_id_token(request)
     if id_token:
@@ -215,11 +217,6 @@ NO_PROVIDER_LOGOUT = (
     f"discovery document has no end_session_endpoint), so your session there may still be active: "
     f"{LOG_IN_AGAIN}"
 )
-
-
-async def logout_page(request: Request) -> Response:
-    """A plain GET /logout (an old link, another site's image) logs nobody out: it shows a form."""
-    return render(request, "logout.html")
 
 
 # Back-channel logout
@@ -257,8 +254,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/", homepage),
         Route("/login", login),
         Route("/callback", callback),
-        Route("/logout", logout, methods=["POST"]),
-        Route("/logout", logout_page),
+        Route("/logout", logout, methods=["GET", "POST"]),
         Route("/backchannel-logout", backchannel_logout, methods=["POST"]),
     ]
     app = build_app(

@@ -161,16 +161,31 @@ def run_step(create_app: Callable[[Settings], Starlette], description: str, *, w
         import os
 
         environ = {**os.environ, "PORT": str(args.port)}
+    tenant: DevTenantKeeper | None = None
     try:
         settings = load_settings(environ)
         if not _port_is_free(settings.port):
             raise ConfigError(f"Port {settings.port} is already in use: stop the other app or pass --port 3001.")
         tenant = DevTenantKeeper(settings) if settings.embedded else None
         tenant_banner = tenant.start() if tenant is not None else ""
+        _print_banner(settings, description, where_to_click, tenant_banner)
+        app = create_app(settings)
+        config = uvicorn.Config(app, host=BIND_HOST, port=settings.port, log_level="warning")
+        uvicorn.Server(config).run()
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         raise SystemExit(2) from None
+    except KeyboardInterrupt:
+        # uvicorn stops gracefully on Ctrl-C, then raises the signal again for whoever called it
+        # (and a Ctrl-C before it serves lands anywhere): for a learner, a traceback after a stop.
+        pass
+    finally:
+        if tenant is not None:
+            tenant.stop()
+    print(f"{description} stopped.", flush=True)
 
+
+def _print_banner(settings: Settings, description: str, where_to_click: str, tenant_banner: str) -> None:
     print(f"\n{description}\n")
     print(f"  Open {settings.base_url}/ and {where_to_click}")
     if settings.embedded:
@@ -178,16 +193,3 @@ def run_step(create_app: Callable[[Settings], Starlette], description: str, *, w
     else:
         print(f"  Auth0 tenant: {settings.issuer}")
     print("\n  Press Ctrl-C to stop.\n", flush=True)
-
-    app = create_app(settings)
-    server = uvicorn.Server(uvicorn.Config(app, host=BIND_HOST, port=settings.port, log_level="warning"))
-    try:
-        server.run()
-    except KeyboardInterrupt:
-        # uvicorn stops gracefully on Ctrl-C, then raises the signal again for whoever called it:
-        # for a learner that is a traceback after a normal stop.
-        pass
-    finally:
-        if tenant is not None:
-            tenant.stop()
-    print(f"{description} stopped.", flush=True)

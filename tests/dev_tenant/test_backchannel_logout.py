@@ -26,6 +26,7 @@ from starlette.testclient import TestClient
 
 from shared.dev_tenant import DEMO_EMAIL, DEMO_PASSWORD, DEV_CLIENT_ID, Client, Tenant
 from shared.dev_tenant.backchannel import EVENT, LOGOUT_TOKEN_TTL, is_loopback
+from tests.support.pages import log_out
 from tests.support.servers import free_port, serve
 
 from .conftest import ISSUER, authorize_params, exchange, login, query
@@ -433,7 +434,7 @@ def test_log_out_of_one_step_03_variant_and_the_others_next_page_is_logged_out(s
             assert 'id="btn-logout"' in first.text and 'id="btn-logout"' in second.text, second.text
             assert tenant.tenant.sent_logout_tokens == []
 
-            browser.get(f"{steps['cookie_app']}/logout", follow_redirects=True)  # Log Out of the cookie variant
+            log_out(browser, steps["cookie_app"], follow_redirects=True)  # Log Out of the cookie variant
             # The tenant sends once the browser has its answer: a person clicking over is slower than this.
             deadline = time.monotonic() + 5
             while len(tenant.tenant.sent_logout_tokens) < 2 and time.monotonic() < deadline:

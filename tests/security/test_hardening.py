@@ -165,7 +165,8 @@ def test_nothing_from_before_the_login_survives_into_the_logged_in_session(entry
     last = [h for h in set_cookie_headers(page) if h.startswith(f"{cookies.signed}=")][-1]
     after = session_data(last.split(";", 1)[0].split("=", 1)[1].strip('"'))
     assert "planted" not in after and after.get("csrf_token") != "known-to-the-attacker", after
-    assert set(after) <= {"id_token"}, after  # nothing but the wrapper's own id_token
+    # Nothing but the wrapper's own id_token, and the Log Out button's new CSRF token.
+    assert set(after) <= {"id_token", "csrf_token"}, after
 
 
 @pytest.mark.parametrize("step", [STEP_02], ids=["02"])

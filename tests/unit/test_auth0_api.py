@@ -7,7 +7,13 @@ a dictionary password, and answers that are not JSON at all.
 
 import pytest
 
-from shared.auth0_api import ENABLE_PASSWORD_GRANT, SET_DEFAULT_DIRECTORY, _login_error, _signup_error
+from tests.support.steps import load_step
+
+auth0_api = load_step("02-Custom-Login/auth0_api.py")
+ENABLE_PASSWORD_GRANT = auth0_api.ENABLE_PASSWORD_GRANT
+SET_DEFAULT_DIRECTORY = auth0_api.SET_DEFAULT_DIRECTORY
+_login_error = auth0_api._login_error
+_signup_error = auth0_api._signup_error
 
 
 def test_missing_default_directory_names_the_tenant_setting():

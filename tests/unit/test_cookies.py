@@ -9,12 +9,13 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from shared.storage import MAX_COOKIE_BYTES, SessionTooLarge, check_cookie_size, session_cookie_size
+from shared.cookies import MAX_COOKIE_BYTES, check_cookie_size, signed_cookie_size
+from shared.errors import SessionTooLarge
 
 
 @pytest.mark.parametrize("size", [10, 900, 2500])
 @pytest.mark.parametrize("https", [False, True])
-def test_session_cookie_size_is_a_close_upper_bound(size, https):
+def test_signed_cookie_size_is_a_close_upper_bound(size, https):
     session = {"id_token": "x" * size, "login": {"state": "s" * 32, "nonce": "n" * 32, "code_verifier": "v" * 64}}
 
     async def store(request: Request) -> PlainTextResponse:
@@ -28,7 +29,7 @@ def test_session_cookie_size_is_a_close_upper_bound(size, https):
     header = (
         TestClient(app, base_url="https://testserver" if https else "http://testserver").get("/").headers["set-cookie"]
     )
-    estimate = session_cookie_size(session, "session")
+    estimate = signed_cookie_size(session, "session")
     assert len(header) <= estimate <= len(header) + 100
 
 
