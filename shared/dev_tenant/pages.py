@@ -6,7 +6,9 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from starlette.responses import HTMLResponse
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
 
 # Found next to this module, never from the working directory: a step may be started from anywhere.
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -32,10 +34,18 @@ def render(template: str, status_code: int = 200, **context: Any) -> HTMLRespons
 
 
 def message_page(
-    heading: str, description: str = "", *, error: str = "", hint: str = "", status_code: int = 400
+    heading: str,
+    description: str = "",
+    *,
+    error: str = "",
+    hint: str = "",
+    status_code: int = 400,
+    headers: dict[str, str] | None = None,
 ) -> HTMLResponse:
     """A page with a heading and a sentence: errors (with Auth0's error code), the logged-out page."""
-    return render("message.html", status_code, heading=heading, description=description, error=error, hint=hint)
+    response = render("message.html", status_code, heading=heading, description=description, error=error, hint=hint)
+    response.headers.update(headers or {})
+    return response
 
 
 def expired_page() -> HTMLResponse:
@@ -53,3 +63,34 @@ def logged_out_page() -> HTMLResponse:
 
 def avatar_svg(initials: str, color: str) -> str:
     return env.get_template("avatar.svg").render(initials=initials, color=color)
+
+
+def wants_html(request: Request) -> bool:
+    """A browser asks for text/html; API clients (httpx, Authlib, curl) ask for JSON or anything."""
+    return "text/html" in request.headers.get("accept", "")
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    """404 and 405: a page in the tenant's look for a person, the JSON shape of Auth0's APIs for a client."""
+    assert isinstance(exc, HTTPException)
+    headers = dict(exc.headers or {})  # a 405 keeps its Allow
+    if not wants_html(request):
+        body = {"statusCode": exc.status_code, "error": exc.detail, "message": exc.detail}
+        return JSONResponse(body, status_code=exc.status_code, headers=headers)
+    if exc.status_code == 405:
+        heading, description = (
+            "This page cannot be opened this way",
+            "This address only answers a form or an application, not a visit.",
+        )
+    else:
+        heading, description = "Page not found", "There is nothing at this address on the local dev tenant."
+    return message_page(
+        heading,
+        description,
+        hint="Check the address, or go back to the application and start the login again.",
+        status_code=exc.status_code,
+        headers=headers,
+    )
+
+
+EXCEPTION_HANDLERS = {404: http_error, 405: http_error}
