@@ -103,6 +103,7 @@ class HostedPages:
             "email": "",
             "name": "",
             "error": "",
+            "invalid": (),  # the fields an error is about: marked aria-invalid and described by it
             "rules": [],
         }
 
@@ -123,6 +124,7 @@ class HostedPages:
         email = str(page.form.get("username") or "").strip()
         password = str(page.form.get("password") or "")
         context["email"] = email[:MAX_EMAIL]
+        context["invalid"] = ("username", "password")  # Auth0 never says which of the two was wrong
         if not email or not password:
             context["error"] = "Enter your email address and password."
             return pages.render("login.html", 400, **context)
@@ -148,16 +150,19 @@ class HostedPages:
         context["email"] = email[:MAX_EMAIL]
         if not valid_email(email) or not password:
             context["error"] = "Enter a valid email address and a password."
+            context["invalid"] = ("email",) * (not valid_email(email)) + ("password",) * (not password)
             return pages.render("signup.html", 400, **context)
         ok, policy = password_rules(password)
         if not ok:
             context["error"] = "That password is too weak. A password needs:"
             context["rules"] = rule_lines(policy["rules"])
+            context["invalid"] = ("password",)
             return pages.render("signup.html", 400, **context)
         try:
             user = await run_in_threadpool(self.tenant.users.create, DATABASE_CONNECTION, email, password)
         except UserExists:
             context["error"] = "The user already exists."
+            context["invalid"] = ("email",)
             return pages.render("signup.html", 400, **context)
         return self._log_in(page.tx_id, user)
 
@@ -177,6 +182,7 @@ class HostedPages:
             context.update(email=email[:MAX_EMAIL], name=name)
             if not valid_email(email):
                 context["error"] = "Enter a valid email address."
+                context["invalid"] = ("email",)
                 return pages.render("google.html", 400, **context)
         # Google's subjects are 21 digits; derived from the email so the same account keeps its id.
         digits = str(int(hashlib.sha256(email.encode()).hexdigest(), 16))[:21]
