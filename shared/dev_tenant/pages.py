@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.exceptions import HTTPException
@@ -40,20 +41,39 @@ def message_page(
     error: str = "",
     hint: str = "",
     status_code: int = 400,
+    back_url: str = "",
     headers: dict[str, str] | None = None,
 ) -> HTMLResponse:
     """A page with a heading and a sentence: errors (with Auth0's error code), the logged-out page."""
-    response = render("message.html", status_code, heading=heading, description=description, error=error, hint=hint)
+    response = render(
+        "message.html", status_code, heading=heading, description=description, error=error, hint=hint, back_url=back_url
+    )
     response.headers.update(headers or {})
     return response
 
 
-def expired_page() -> HTMLResponse:
+def app_origin(redirect_uri: str) -> str:
+    """The home of the app behind a registered callback URL: where a dead-end page can send a person back."""
+    parts = urlsplit(redirect_uri)
+    return f"{parts.scheme}://{parts.netloc}/" if parts.scheme in ("http", "https") and parts.netloc else ""
+
+
+def expired_page(redirect_uri: str = "") -> HTMLResponse:
+    """`redirect_uri`: the login's registered callback, when the tenant still knows which login it was."""
+    back_url = app_origin(redirect_uri)
+    if back_url:
+        hint = "Go back to the application and start the login again."
+    else:
+        hint = (
+            "The tenant no longer knows which application started this login: return to that application's "
+            "tab or window and choose Log In again."
+        )
     return message_page(
         "This login page has expired",
         "The login request is unknown, expired, or was started in another browser.",
         error="invalid_request",
-        hint="Go back to the application and start the login again.",
+        hint=hint,
+        back_url=back_url,
     )
 
 
