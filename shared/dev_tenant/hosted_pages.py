@@ -44,11 +44,13 @@ def rule_lines(rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 @dataclass(slots=True)
 class PageRequest:
-    """A hosted page's request: its transaction id, the transaction if it is valid, and a POST's form."""
+    """A hosted page's request: its transaction id, the transaction if it is valid, and a POST's form.
+    `redirect_uri`: the login's callback even when the post is refused, for the expired page's way back."""
 
     tx_id: str
     tx: Transaction | None
     form: FormData | None
+    redirect_uri: str = ""
 
 
 class HostedPages:
@@ -80,21 +82,32 @@ class HostedPages:
             tx_id = request.query_params.get("state", "")
         tx = self.tenant.transactions.get(tx_id)
         if tx is None:
-            return PageRequest(tx_id, None, form)
+            return PageRequest(tx_id, None, form, self._way_back(form))
         if form is not None:
             # A form posted from another site (no CSRF token) or another browser (no matching cookie)
             # must not log anyone in.
             csrf_ok = hmac.compare_digest(str(form.get("csrf") or ""), tx.csrf)
             browser_ok = hmac.compare_digest(request.cookies.get(BROWSER_COOKIE) or "", tx.browser)
             if not (csrf_ok and browser_ok):
-                return PageRequest(tx_id, None, form)
+                return PageRequest(tx_id, None, form, tx.redirect_uri)
         return PageRequest(tx_id, tx, form)
+
+    def _way_back(self, form: FormData | None) -> str:
+        """The callback a form posted after its login ended names, if that client registered it: the
+        expired page links to the app behind it, and to nowhere a forged form could choose."""
+        if form is None:
+            return ""
+        client = self.tenant.clients.get(str(form.get("client_id") or ""))
+        redirect_uri = str(form.get("redirect_uri") or "")
+        return redirect_uri if client is not None and client.allows_callback(redirect_uri) else ""
 
     def _context(self, tx_id: str, tx: Transaction) -> dict[str, Any]:
         client = self.tenant.clients.get(tx.client_id)
         return {
             "tx_id": tx_id,
             "csrf": tx.csrf,
+            "client_id": tx.client_id,
+            "redirect_uri": tx.redirect_uri,
             "client_name": client.name if client else tx.client_id,
             "demo_email": DEMO_EMAIL,
             "demo_password": DEMO_PASSWORD,
@@ -103,26 +116,29 @@ class HostedPages:
             "email": "",
             "name": "",
             "error": "",
+            "invalid": (),  # the fields an error is about: marked aria-invalid and described by it
             "rules": [],
         }
 
-    def _log_in(self, tx_id: str, user: User) -> Response:
+    def _log_in(self, page: PageRequest, user: User) -> Response:
+        assert page.tx is not None
         try:
-            return self.tenant.authorize.log_in(tx_id, user)
+            return self.tenant.authorize.log_in(page.tx_id, user)
         except LookupError:
-            return pages.expired_page()
+            return pages.expired_page(page.tx.redirect_uri)
 
     async def login(self, request: Request) -> Response:
         """The hosted login form (Lock / Universal Login stand-in): email and password."""
         page = await self._read(request)
         if page.tx is None:
-            return pages.expired_page()
+            return pages.expired_page(page.redirect_uri)
         context = self._context(page.tx_id, page.tx)
         if page.form is None:
             return pages.render("login.html", **context)
         email = str(page.form.get("username") or "").strip()
         password = str(page.form.get("password") or "")
         context["email"] = email[:MAX_EMAIL]
+        context["invalid"] = ("username", "password")  # Auth0 never says which of the two was wrong
         if not email or not password:
             context["error"] = "Enter your email address and password."
             return pages.render("login.html", 400, **context)
@@ -133,13 +149,13 @@ class HostedPages:
         if outcome != "ok" or user is None:
             context["error"] = WRONG_PASSWORD
             return pages.render("login.html", 403, **context)
-        return self._log_in(page.tx_id, user)
+        return self._log_in(page, user)
 
     async def signup(self, request: Request) -> Response:
         """The hosted sign-up form; a new user is logged in at once, as on Auth0."""
         page = await self._read(request)
         if page.tx is None:
-            return pages.expired_page()
+            return pages.expired_page(page.redirect_uri)
         context = self._context(page.tx_id, page.tx)
         if page.form is None:
             return pages.render("signup.html", **context)
@@ -148,24 +164,27 @@ class HostedPages:
         context["email"] = email[:MAX_EMAIL]
         if not valid_email(email) or not password:
             context["error"] = "Enter a valid email address and a password."
+            context["invalid"] = ("email",) * (not valid_email(email)) + ("password",) * (not password)
             return pages.render("signup.html", 400, **context)
         ok, policy = password_rules(password)
         if not ok:
             context["error"] = "That password is too weak. A password needs:"
             context["rules"] = rule_lines(policy["rules"])
+            context["invalid"] = ("password",)
             return pages.render("signup.html", 400, **context)
         try:
             user = await run_in_threadpool(self.tenant.users.create, DATABASE_CONNECTION, email, password)
         except UserExists:
             context["error"] = "The user already exists."
+            context["invalid"] = ("email",)
             return pages.render("signup.html", 400, **context)
-        return self._log_in(page.tx_id, user)
+        return self._log_in(page, user)
 
     async def google(self, request: Request) -> Response:
         """A simulated Google account chooser: no Google account is contacted (workshops run offline)."""
         page = await self._read(request)
         if page.tx is None:
-            return pages.expired_page()
+            return pages.expired_page(page.redirect_uri)
         context = self._context(page.tx_id, page.tx)
         if page.form is None:
             return pages.render("google.html", **context)
@@ -177,19 +196,20 @@ class HostedPages:
             context.update(email=email[:MAX_EMAIL], name=name)
             if not valid_email(email):
                 context["error"] = "Enter a valid email address."
+                context["invalid"] = ("email",)
                 return pages.render("google.html", 400, **context)
         # Google's subjects are 21 digits; derived from the email so the same account keeps its id.
         digits = str(int(hashlib.sha256(email.encode()).hexdigest(), 16))[:21]
         user = await run_in_threadpool(
             self.tenant.users.upsert_social, GOOGLE_CONNECTION, f"{GOOGLE_CONNECTION}|{digits}", email, name
         )
-        return self._log_in(page.tx_id, user)
+        return self._log_in(page, user)
 
     async def cancel(self, request: Request) -> Response:
         """Back to the app with error=access_denied, as when a user closes Auth0's login page."""
         page = await self._read(request)
         if page.tx is None:
-            return pages.expired_page()
+            return pages.expired_page(page.redirect_uri)
         self.tenant.transactions.pop(page.tx_id)
         return redirect_to_client(
             page.tx.redirect_uri,

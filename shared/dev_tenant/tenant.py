@@ -39,6 +39,7 @@ from .hosts import only_own_hosts
 from .keys import KeyStore
 from .logout import Logout
 from .models import MAX_TRANSACTIONS, AccessToken, AuthorizationCode, ExpiringStore, SsoSession, Transaction, User
+from .pages import EXCEPTION_HANDLERS
 from .params import Params, normalise_email
 from .signing import sign_id_token, sign_logout_token
 from .token_endpoint import TokenEndpoint
@@ -116,7 +117,7 @@ class Tenant:
         middleware = [only_own_hosts(self.issuer)]
         if self.faults is not None:  # tests only: canned broken answers in front of every endpoint (faults.py)
             middleware.append(Middleware(BrokenAnswers, faults=self.faults))
-        self.app = Starlette(routes=routes, middleware=middleware)
+        self.app = Starlette(routes=routes, middleware=middleware, exception_handlers=EXCEPTION_HANDLERS)
 
     def now(self) -> float:
         return self.clock()

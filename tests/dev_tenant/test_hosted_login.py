@@ -226,8 +226,11 @@ def test_hosted_signup_lists_the_password_rules_with_their_special_characters(cl
     )
     assert weak.status_code == 400
     html = weak.text
-    assert '<ul class="rules">' in html
-    assert '<li class="met">✓ At least 8 characters in length' in html
-    assert '<li class="unmet">✗ Contain at least 3 of the following 4 types of characters:' in html
-    assert '<li class="met">✓ lower case letters (a-z)</li>' in html
-    assert '<li class="unmet">✗ special characters (e.g. !@#$%^&amp;*)</li>' in html
+    assert '<ul class="rules" id="error-rules">' in html
+    # Each mark is drawn for the eye and said in words for a screen reader.
+    met = '<span aria-hidden="true">✓</span><span class="visually-hidden">met:</span>'
+    unmet = '<span aria-hidden="true">✗</span><span class="visually-hidden">not met:</span>'
+    assert f'<li class="met">{met} At least 8 characters in length' in html
+    assert f'<li class="unmet">{unmet} Contain at least 3 of the following 4 types of characters:' in html
+    assert f'<li class="met">{met} lower case letters (a-z)</li>' in html
+    assert f'<li class="unmet">{unmet} special characters (e.g. !@#$%^&amp;*)</li>' in html
