@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.listings import ListingError, find_listings, region_text
+from tests.support.listings import ListingError, find_listings, listing_source
 
 ROOT = Path(__file__).resolve().parents[2]
 READMES = sorted(
@@ -24,7 +24,7 @@ def listing_problems(root: Path, readme: Path) -> list[str]:
     problems = []
     for listing in listings:
         try:
-            source = region_text(root, listing.path, listing.region)
+            source = listing_source(root, listing.path, listing.region)
         except ListingError as error:
             problems.append(f"{listing.where(root)}: {error}")
             continue
@@ -38,7 +38,7 @@ def listing_problems(root: Path, readme: Path) -> list[str]:
                     lineterm="",
                 )
             )
-            problems.append(f"{listing.where(root)} differs from the source; copy the region into the README:\n{diff}")
+            problems.append(f"{listing.where(root)} differs from the source; copy it into the README:\n{diff}")
     return problems
 
 
@@ -56,13 +56,21 @@ def test_step_readmes_quote_their_code(step):
 def test_step_03_readme_quotes_each_move_and_each_variant_from_its_own_folder():
     listings = find_listings(ROOT / "03-Session-Handling" / "README.md")
     quoted = {(listing.path, listing.region) for listing in listings}
-    for move in ("create-session", "check-session", "logout"):
-        assert ("03-Session-Handling/wrapper_app.py", move) in quoted, f"wrapper_app.py#{move} is not quoted"
-    assert ("03-Session-Handling/cookie_app.py", "app") in quoted
+    for move in ("callback", "check_session", "logout", "backchannel_logout"):
+        assert ("03-Session-Handling/cookie_app.py", move) in quoted, f"cookie_app.py#{move} is not quoted"
+    for storage in ("store_id_token", "read_id_token", "erase_id_token"):
+        assert ("03-Session-Handling/wrapper_app.py", storage) in quoted, f"wrapper_app.py#{storage} is not quoted"
     # The lesson lives in the step's folder: besides the verifier in shared/, only the test that proves
     # the replay is quoted from elsewhere.
     outside = {listing.path for listing in listings if not listing.path.startswith("03-Session-Handling/")}
-    assert outside <= {"shared/tokens.py", "tests/steps/test_03_sessions_that_end.py"}, outside
+    assert outside <= {"shared/provider.py", "tests/steps/test_03_sessions_that_end.py"}, outside
+
+
+@pytest.mark.parametrize("path", sorted(str(p.relative_to(ROOT)) for p in ROOT.glob("0*-*/*.py")))
+def test_lesson_files_carry_no_region_markers(path):
+    """Listings of Python files are found by function name, so the lesson reads without markers."""
+    text = (ROOT / path).read_text(encoding="utf-8")
+    assert "# region:" not in text and "# endregion:" not in text, path
 
 
 # The checker itself: each way a listing can go wrong is reported, with where and what to do.
@@ -80,26 +88,36 @@ def handler():
 
 
 def write(tmp_path: Path, readme: str) -> Path:
-    (tmp_path / "app.py").write_text(SOURCE)
+    (tmp_path / "app.txt").write_text(SOURCE)
     path = tmp_path / "README.md"
     path.write_text(readme)
     return path
 
 
+def test_a_python_listing_is_the_function_it_names(tmp_path):
+    (tmp_path / "step.py").write_text("import os\n\n\ndef handler():\n    return os.getcwd()\n")
+    readme = tmp_path / "README.md"
+    readme.write_text("<!-- listing: step.py#handler -->\n```python\ndef handler():\n    return os.getcwd()\n```\n")
+    assert listing_problems(tmp_path, readme) == []
+    readme.write_text("<!-- listing: step.py#gone -->\n```python\n```\n")
+    [problem] = listing_problems(tmp_path, readme)
+    assert "step.py has no top-level function or class named 'gone'" in problem
+
+
 def test_matching_listing_passes_and_nested_markers_are_left_out(tmp_path):
-    readme = write(tmp_path, "<!-- listing: app.py#outer -->\n```python\ndef handler():\n    return os.getcwd()\n```\n")
+    readme = write(tmp_path, "<!-- listing: app.txt#outer -->\n```python\ndef handler():\n    return os.getcwd()\n```\n")
     assert listing_problems(tmp_path, readme) == []
 
 
 def test_indented_region_is_quoted_dedented(tmp_path):
-    readme = write(tmp_path, "<!-- listing: app.py#inner -->\n```python\nreturn os.getcwd()\n```\n")
+    readme = write(tmp_path, "<!-- listing: app.txt#inner -->\n```python\nreturn os.getcwd()\n```\n")
     assert listing_problems(tmp_path, readme) == []
 
 
 def test_drifted_listing_fails_with_a_diff(tmp_path):
-    readme = write(tmp_path, "<!-- listing: app.py#inner -->\n```python\nreturn os.getenv('HOME')\n```\n")
+    readme = write(tmp_path, "<!-- listing: app.txt#inner -->\n```python\nreturn os.getenv('HOME')\n```\n")
     [problem] = listing_problems(tmp_path, readme)
-    assert "README.md:1 (app.py#inner) differs" in problem
+    assert "README.md:1 (app.txt#inner) differs" in problem
     assert "-return os.getcwd()" in problem and "+return os.getenv('HOME')" in problem
 
 
@@ -110,21 +128,21 @@ def test_missing_file_is_named(tmp_path):
 
 
 def test_missing_region_is_named(tmp_path):
-    readme = write(tmp_path, "<!-- listing: app.py#nowhere -->\n```python\n```\n")
+    readme = write(tmp_path, "<!-- listing: app.txt#nowhere -->\n```python\n```\n")
     [problem] = listing_problems(tmp_path, readme)
-    assert "app.py has no region 'nowhere'" in problem
+    assert "app.txt has no region 'nowhere'" in problem
 
 
 def test_marker_without_a_fence_below_fails(tmp_path):
-    readme = write(tmp_path, "<!-- listing: app.py#outer -->\n\n```python\ndef handler():\n```\n")
+    readme = write(tmp_path, "<!-- listing: app.txt#outer -->\n\n```python\ndef handler():\n```\n")
     [problem] = listing_problems(tmp_path, readme)
     assert "must be directly followed by a fenced code block" in problem
 
 
 def test_unclosed_block_and_malformed_marker_fail(tmp_path):
-    unclosed = write(tmp_path, "<!-- listing: app.py#outer -->\n```python\ndef handler():\n")
+    unclosed = write(tmp_path, "<!-- listing: app.txt#outer -->\n```python\ndef handler():\n")
     assert "never closed" in listing_problems(tmp_path, unclosed)[0]
-    malformed = write(tmp_path, "<!-- listing: app.py outer -->\n```python\n```\n")
+    malformed = write(tmp_path, "<!-- listing: app.txt outer -->\n```python\n```\n")
     assert "malformed listing marker" in listing_problems(tmp_path, malformed)[0]
 
 

@@ -1,15 +1,16 @@
-"""README code listings that quote marked regions of real files, so a test can keep them identical.
+"""README code listings that quote real files, so a test can keep them identical.
 
-In a README, a marker line directly above a fenced block names the file and the region it quotes:
+In a README, a marker line directly above a fenced block names the file and what it quotes:
 
     <!-- listing: 01-Login/app.py#callback -->
     ```python
-    ...exactly the lines between the region markers...
+    ...exactly the function `callback` of 01-Login/app.py...
     ```
 
-In the source, the region is the lines between `# region: callback` and `# endregion: callback`
-(`{# region: x #}` and `<!-- region: x -->` work in templates). Marker lines of regions nested
-inside are left out of the quoted text; an indented region is quoted dedented.
+In a Python file the name is a top-level function or class, found with `ast`: the lesson files
+carry no markers. In a template, it is the lines between `{# region: x #}` and `{# endregion: x #}`
+(`<!-- region: x -->` works too); marker lines of regions nested inside are left out, and an
+indented region is quoted dedented.
 """
 
 from __future__ import annotations
@@ -116,3 +117,10 @@ def function_source(root: Path, path: str, name: str) -> str:
             assert node.end_lineno is not None
             return "\n".join(source.splitlines()[first - 1 : node.end_lineno])
     raise ListingError(f"{path} has no top-level function or class named {name!r}")
+
+
+def listing_source(root: Path, path: str, name: str) -> str:
+    """What a listing of root/path#name must show: a Python file's function or class, else a region."""
+    if path.endswith(".py"):
+        return function_source(root, path, name)
+    return region_text(root, path, name)
