@@ -156,3 +156,9 @@ def page(browser):
     page.set_default_timeout(10_000)
     yield page
     context.close()
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """The benchmark's smoke run last: it prints nothing for tens of seconds, so a first-time
+    runner of the suite would take the silence for a hang if it came first."""
+    items.sort(key=lambda item: "tests/benchmarks/" in item.nodeid)

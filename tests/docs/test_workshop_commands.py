@@ -1,4 +1,4 @@
-"""The commands of the README's "Running a workshop" section work as it says, without the network."""
+"""The commands of docs/workshop.md work as it says, without the network."""
 
 from __future__ import annotations
 
@@ -46,16 +46,15 @@ def test_offline_sync_builds_a_new_environment_from_the_cache_alone(tmp_path):
     # A new laptop's first sync from the room's cache, no network (here: a new environment folder).
     cache = uv("cache", "dir").stdout.strip()
     venv = tmp_path / "venv"
-    result = uv("sync", UV_CACHE_DIR=cache, UV_PROJECT_ENVIRONMENT=str(venv))
+    result = uv("sync", "--all-groups", UV_CACHE_DIR=cache, UV_PROJECT_ENVIRONMENT=str(venv))
     assert result.returncode == 0, result.stderr
     assert list(venv.glob("lib/python*/site-packages/playwright")), "the test tools belong to a full sync"
 
 
 @pytest.mark.parametrize("command", [["sync"], ["run", "01-Login/app.py", "--help"]])
-def test_without_the_default_groups_the_steps_run_without_the_test_tools(tmp_path, command):
+def test_a_plain_sync_or_run_brings_the_steps_without_the_test_tools(tmp_path, command):
     venv = tmp_path / "venv"
-    light = {"UV_NO_DEFAULT_GROUPS": "1", "UV_PROJECT_ENVIRONMENT": str(venv)}
-    result = uv(*command, **light)
+    result = uv(*command, UV_PROJECT_ENVIRONMENT=str(venv))
     assert result.returncode == 0, result.stderr
     assert not list(venv.glob("lib/python*/site-packages/playwright")), "Playwright is only for the tests"
     assert list(venv.glob("lib/python*/site-packages/starlette"))

@@ -86,7 +86,6 @@ def logged_in(step: RunningStep, cookie: str) -> bool:
     return shows_logged_in(page.text)
 
 
-# region: replay-after-logout
 def test_a_copy_of_the_cookie_taken_before_logout_no_longer_logs_in(start, variant, http):
     with start(variant) as step:
         stolen = log_in(http, step)  # what a thief, or the browser's history, keeps
@@ -94,7 +93,6 @@ def test_a_copy_of_the_cookie_taken_before_logout_no_longer_logs_in(start, varia
         assert not logged_in(step, stolen)  # the copy reads as logged out
 
 
-# endregion: replay-after-logout
 
 
 def test_replay_after_logout_fails_on_another_instance_sharing_the_sqlite_store(start, variant, http, tmp_path):
