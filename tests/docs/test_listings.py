@@ -105,7 +105,9 @@ def test_a_python_listing_is_the_function_it_names(tmp_path):
 
 
 def test_matching_listing_passes_and_nested_markers_are_left_out(tmp_path):
-    readme = write(tmp_path, "<!-- listing: app.txt#outer -->\n```python\ndef handler():\n    return os.getcwd()\n```\n")
+    readme = write(
+        tmp_path, "<!-- listing: app.txt#outer -->\n```python\ndef handler():\n    return os.getcwd()\n```\n"
+    )
     assert listing_problems(tmp_path, readme) == []
 
 

@@ -93,8 +93,6 @@ def test_a_copy_of_the_cookie_taken_before_logout_no_longer_logs_in(start, varia
         assert not logged_in(step, stolen)  # the copy reads as logged out
 
 
-
-
 def test_replay_after_logout_fails_on_another_instance_sharing_the_sqlite_store(start, variant, http, tmp_path):
     with start(variant) as first, start(variant) as second:
         stolen = log_in(http, first)
