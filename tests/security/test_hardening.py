@@ -245,3 +245,27 @@ def test_a_plain_get_of_the_forms_targets_goes_to_the_form(app, http, path):
     assert answer.status_code == 303, answer.text
     assert answer.headers["location"] == "/"
     assert set_cookie_headers(answer) == []
+
+
+# ---- Issue #20: Log Out that a cross-site request cannot trigger -----------------------------
+
+
+def test_a_cross_site_get_of_logout_logs_nobody_out(step, app, http):
+    """An image or a link on another site, or another localhost port: GET /logout only shows the button."""
+    http.get(callback_url(http, app, login_start(step)), follow_redirects=True)
+    assert logged_in(http, app)
+    page = http.get(f"{app}/logout", headers={"sec-fetch-site": "cross-site"})
+    assert page.status_code == 200, page.text
+    assert 'id="btn-logout"' in page.text and 'action="/logout"' in page.text
+    assert logged_in(http, app)  # still logged in
+
+
+def test_a_logout_post_from_another_origin_or_without_the_token_is_refused(step, app, http):
+    http.get(callback_url(http, app, login_start(step)), follow_redirects=True)
+    assert logged_in(http, app)
+    token = http.get(f"{app}/logout").text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    evil = http.post(f"{app}/logout", data={"csrf_token": token}, headers={"origin": "http://localhost:9"})
+    assert evil.status_code == 403, evil.text
+    missing = http.post(f"{app}/logout", data={}, headers={"origin": app})
+    assert missing.status_code == 403, missing.text
+    assert logged_in(http, app)  # still logged in

@@ -325,3 +325,48 @@ def test_settings_default_to_the_sqlite_store_in_the_state_folder(tenant):
     settings = replace(tenant.settings_for(3000))
     assert settings.session_store_url is None
     assert (settings.session_idle_timeout, settings.session_absolute_timeout) == (IDLE, ABSOLUTE)
+
+
+# ---- Issue #20: a logout no one can escape -------------------------------------------------------
+
+
+def test_an_active_session_outlives_a_short_idle_timeout(start, variant, http):
+    """A request every 3 s under a 10 s idle timeout: "last used" is written often enough to keep it."""
+    with start(variant, session_idle_timeout=10) as step:
+        cookie = log_in(http, step)
+        for seconds in range(3, 61, 3):
+            step.clock.offset = seconds
+            assert logged_in(step, cookie), f"ended as idle after {seconds} s of a request every 3 s"
+        step.clock.offset += 11  # and idle for longer than the timeout: it ends
+        assert not logged_in(step, cookie)
+
+
+def test_the_idle_end_comes_on_time_with_the_default_timeout(start, variant, http):
+    with start(variant) as step:
+        cookie = log_in(http, step)
+        step.clock.offset = IDLE - 100  # a request shortly before the end records its use ...
+        assert logged_in(step, cookie)
+        step.clock.offset += IDLE + 1  # ... and the end comes a whole timeout after it, not a minute late
+        assert not logged_in(step, cookie)
+
+
+def test_the_back_channel_answers_on_another_host_name(start, variant, http, tenant):
+    """A provider that knows the app as 127.0.0.1 (or a container name) gets no redirect, and the logout lands."""
+    with start(variant) as step:
+        cookie = log_in(http, step)
+        other_host = step.url.replace("localhost", "127.0.0.1")
+        token = logout_token(tenant, sid=session_sid(http, step))
+        answer = httpx2.post(f"{other_host}/backchannel-logout", data={"logout_token": token})
+        assert answer.status_code == 200, answer.text
+        assert not logged_in(step, cookie)
+        assert httpx2.get(f"{other_host}/").status_code == 307  # pages still go to APP_BASE_URL
+
+
+def test_a_logout_token_for_several_audiences_without_azp_is_refused(start, variant, http, tenant):
+    with start(variant) as step:
+        cookie = log_in(http, step)
+        token = logout_token(tenant, sid=session_sid(http, step), aud=[DEV_CLIENT_ID, "another-client"])
+        answer = post_logout_token(step, token)
+        assert answer.status_code == 400, answer.text
+        assert "logout token" in answer.json()["error_description"]
+        assert logged_in(step, cookie)
