@@ -155,3 +155,19 @@ def test_wrong_client_secret_is_not_reported_as_a_cancelled_login(serve_step, ht
     assert page.status_code == 502, page.text
     assert "AUTH0_CLIENT_SECRET" in page.text
     assert "cancelled" not in page.text
+
+
+def test_a_tenant_name_that_does_not_resolve_names_auth0_domain(serve_step, tenant, http):
+    """A misspelt AUTH0_DOMAIN: the page says which variable to check and how, not "try again"."""
+    with serve_step(STEP, issuer="https://no-such-tenant.invalid/", embedded=False) as app:
+        page = http.get(f"{app}/login")
+    assert page.status_code == 503, page.text
+    assert "AUTH0_DOMAIN" in page.text and "uv run python -m shared.check" in page.text
+    assert "Try again in a moment" not in page.text
+
+
+def test_after_log_out_the_page_says_you_are_logged_out_once(app, http):
+    hosted_login(http, app, DEMO_EMAIL, DEMO_PASSWORD)
+    page = log_out(http, app, follow_redirects=True)
+    assert "You are logged out." in page.text and 'id="btn-login"' in page.text
+    assert "You are logged out." not in http.get(f"{app}/").text  # a first visit looks like one again

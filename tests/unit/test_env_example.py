@@ -1,0 +1,18 @@
+"""`cp .env.example .env`, unchanged, is the dev tenant: the file ships no live placeholder."""
+
+from pathlib import Path
+
+from shared.config import load_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_env_example_copied_as_it_is_runs_on_the_dev_tenant(tmp_path):
+    settings = load_settings({"DEV_TENANT_STATE_DIR": str(tmp_path)}, env_file=ROOT / ".env.example")
+    assert settings.embedded, settings.issuer
+
+
+def test_env_example_names_the_four_variables_of_a_real_tenant():
+    text = (ROOT / ".env.example").read_text(encoding="utf-8")
+    for name in ("AUTH0_DOMAIN=", "AUTH0_CLIENT_ID=", "AUTH0_CLIENT_SECRET=", "APP_SECRET_KEY="):
+        assert f"# {name}" in text, name
