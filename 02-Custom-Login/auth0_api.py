@@ -1,8 +1,8 @@
-"""The two Auth0 Authentication API calls the custom login form makes (Auth0.js's `login` and `signup`).
+"""The two Auth0 Authentication API calls of the custom login form (Auth0.js's `login`, `signup`).
 
 Both run on the server, through the app's one shared HTTP client, so the client secret and the
 password never pass through the browser's JavaScript. Auth0 answers errors in two JSON shapes —
-OAuth's `{"error", "error_description"}` from /oauth/token and `{"code", "description", "name"}` from
+OAuth's `{"error", "error_description"}` from /oauth/token and `{"code", "description", "name"}`
 /dbconnections/signup — and `AuthApiError` turns both into a sentence a person can act on.
 """
 
@@ -30,8 +30,9 @@ SET_DEFAULT_DIRECTORY = (
 
 # Step 02's form uses two Auth0 endpoints no OpenID Connect provider has to offer.
 NOT_AUTH0 = (
-    "This form cannot {what} at {issuer}: it uses Auth0's password-realm grant and /dbconnections/signup, "
-    "which this identity provider does not offer. Use the button that logs in at the provider's own page "
+    "This form cannot {what} at {issuer}: it uses Auth0's password-realm grant and "
+    "/dbconnections/signup, which this identity provider does not offer. Use the button that logs "
+    "in at the provider's own page "
     "(step 01 shows that flow), or run this step against Auth0 or the bundled dev tenant."
 )
 
@@ -48,7 +49,7 @@ class Rule:
 
 
 class AuthApiError(Exception):
-    """A login or sign-up that cannot go ahead, in words for the form; `status` is the app's answer."""
+    """A login or sign-up that cannot go ahead, in words for the form; `status`: the answer's."""
 
     def __init__(self, message: str, *, status: int = 400, rules: list[Rule] | None = None) -> None:
         super().__init__(message)
@@ -58,7 +59,7 @@ class AuthApiError(Exception):
 
 
 async def login_with_password(provider: Provider, email: str, password: str) -> str:
-    """Trade an email and password for an id_token with the password-realm grant; the caller verifies it."""
+    """An email and password for an id_token (the password-realm grant); the caller verifies it."""
     settings = provider.settings
     token_endpoint = (await provider.metadata())["token_endpoint"]
     answer = await _post(
@@ -66,7 +67,7 @@ async def login_with_password(provider: Provider, email: str, password: str) -> 
         token_endpoint,
         data={
             "grant_type": PASSWORD_REALM_GRANT,
-            "realm": settings.connection,  # the database connection, so no tenant-wide default is needed
+            "realm": settings.connection,  # the database connection: no tenant-wide default needed
             "username": email,
             "password": password,
             "scope": SCOPE,
@@ -85,7 +86,7 @@ async def login_with_password(provider: Provider, email: str, password: str) -> 
 
 
 async def sign_up(provider: Provider, email: str, password: str) -> None:
-    """Create the user in the database connection (POST /dbconnections/signup); it is not logged in yet."""
+    """Create the user in the database connection (POST /dbconnections/signup), not logged in."""
     settings = provider.settings
     if not settings.auth0:
         raise AuthApiError(NOT_AUTH0.format(issuer=settings.issuer, what="sign up"), status=501)
@@ -134,8 +135,8 @@ def _login_error(
     if code in ("invalid_grant", "invalid_user_password"):
         return AuthApiError("Wrong email or password.", status=401)
     if code == "too_many_attempts":
-        # The tenant's own words say how to unblock: Auth0's point to the email it sent, the dev tenant's
-        # (which sends no email) name the command that lifts the block.
+        # The tenant's own words say how to unblock: Auth0's point to the email it sent, the dev
+        # tenant's (which sends no email) name the command that lifts the block.
         return AuthApiError(
             text or "Too many failed attempts: this account is blocked for now.", status=429
         )
@@ -156,7 +157,10 @@ def _login_error(
     if code == "invalid_request" and "connection" in text.lower():
         return AuthApiError(_connection_missing(text), status=502)
     if code == "access_denied" and status == 401:
-        message = "The tenant did not accept this application's credentials: check AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET."
+        message = (
+            "The tenant did not accept this application's credentials: "
+            "check AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET."
+        )
         return AuthApiError(message, status=502)
     if code == "mfa_required":
         return AuthApiError(
@@ -206,8 +210,9 @@ def _signup_error(status: int, body: dict[str, Any]) -> AuthApiError:
 
 def _connection_missing(text: str) -> str:
     return (
-        f"The tenant has no usable database connection for this application ({text}). In the Auth0 Dashboard "
-        "open Applications → this application → Connections and enable the database connection, and set "
+        f"The tenant has no usable database connection for this application ({text}). In the Auth0 "
+        "Dashboard open Applications → this application → Connections and enable the database "
+        "connection, and set "
         "AUTH0_CONNECTION to its name if it is not Username-Password-Authentication."
     )
 
@@ -222,7 +227,7 @@ def _unexpected(status: int, code: str, text: str) -> AuthApiError:
 
 
 def _rules(description: Any, policy: Any) -> list[Rule]:
-    """Auth0's PasswordStrengthError rules (`%d` messages with a `format` list), or the plain policy text."""
+    """Auth0's PasswordStrengthError rules (`%d` messages and a `format` list), or the policy text."""
     if isinstance(description, dict) and isinstance(description.get("rules"), list):
         return [_rule(rule) for rule in description["rules"] if isinstance(rule, dict)]
     if isinstance(policy, str):
