@@ -227,7 +227,7 @@ def _unexpected(status: int, code: str, text: str) -> AuthApiError:
 
 
 def _rules(description: Any, policy: Any) -> list[Rule]:
-    """Auth0's PasswordStrengthError rules (`%d` messages and a `format` list), or the policy text."""
+    """Auth0's PasswordStrengthError rules (`%d` messages, a `format` list), or the policy text."""
     if isinstance(description, dict) and isinstance(description.get("rules"), list):
         return [_rule(rule) for rule in description["rules"] if isinstance(rule, dict)]
     if isinstance(policy, str):
