@@ -156,19 +156,20 @@ async def check_session(request: Request, id_token: str) -> Claims | None:
         request.state.session_ended = "it was ended on the server (a logout here or at the tenant)"
         return None
     now, settings = ctx.clock(), ctx.settings
+    ended = None
     if now - record.last_used_at > settings.session_idle_timeout:
         ended = f"no request for more than {duration(settings.session_idle_timeout)}"
     elif now >= record.expires_at:
         ended = "it reached its longest allowed time"
-    else:
-        if now - record.last_used_at > settings.touch_interval:  # writes, but not on every request
-            await records.touch(record, now)
-            record = replace(record, last_used_at=now)
-        request.state.record = record  # for the learner's panel
-        return claims
-    request.state.session_ended = ended  # the page that follows says why
-    await records.end(record.key)
-    return None
+    if ended:
+        request.state.session_ended = ended  # the page that follows says why
+        await records.end(record.key)
+        return None
+    if now - record.last_used_at > settings.touch_interval:  # a write, but not on every request
+        await records.touch(record, now)
+        record = replace(record, last_used_at=now)
+    request.state.record = record  # for the learner's panel
+    return claims
 
 
 def erase_id_token(request: Request, response: Response) -> None:
