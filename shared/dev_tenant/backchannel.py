@@ -28,9 +28,8 @@ from urllib.parse import urlsplit
 import httpx2
 from starlette.background import BackgroundTask
 
-from shared.config import is_loopback as host_is_loopback
-
 from .clients import Client
+from .hosts import is_loopback_host
 from .models import ExpiringStore, SsoSession
 
 if TYPE_CHECKING:
@@ -81,7 +80,7 @@ def origin_of(url: str) -> str | None:
 
 def is_loopback(url: str) -> bool:
     """Whether `url` is http(s) on this machine: localhost, 127.0.0.0/8 or ::1, and nothing else."""
-    return origin_of(url) is not None and host_is_loopback(urlsplit(url).hostname or "")
+    return origin_of(url) is not None and is_loopback_host(urlsplit(url).hostname or "")
 
 
 class BackchannelLogout:
