@@ -156,6 +156,27 @@ class UserStore:
         os.chmod(self.path, 0o600)  # a database made 0644 by an older tenant
         with self._connect() as db:
             db.executescript(SCHEMA)
+            self._renormalise(db)
+
+    @staticmethod
+    def _renormalise(db: sqlite3.Connection) -> None:
+        """Respell emails stored by an older tenant (NFC, lowered) in today's form (NFKC): otherwise a user
+        whose address held a compatibility character (a ligature, a full-width letter) could not log in.
+        ASCII addresses are already in every normal form, so only the rare others are rewritten.
+        Two old spellings that now collide keep the first user; the other stays as it was (unreachable, as
+        a duplicate of an existing account should be)."""
+        rows = db.execute("SELECT user_id, email, profile FROM users").fetchall()
+        for row in rows:
+            email = row["email"]
+            if email.isascii() or normalise_email(email) == email:
+                continue
+            profile = json.loads(row["profile"])
+            profile["email"] = normalise_email(email)
+            with contextlib.suppress(sqlite3.IntegrityError):
+                db.execute(
+                    "UPDATE users SET email = ?, profile = ? WHERE user_id = ?",
+                    (profile["email"], json.dumps(profile), row["user_id"]),
+                )
 
     @contextlib.contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
