@@ -8,6 +8,8 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.responses import HTMLResponse
 
+from .security_headers import PAGE_CSP
+
 # Found next to this module, never from the working directory: a step may be started from anywhere.
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -22,7 +24,7 @@ env = Environment(
 PAGE_HEADERS = {
     "Cache-Control": "no-store",
     "X-Frame-Options": "DENY",
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self' http: https:; frame-ancestors 'none'",
+    "Content-Security-Policy": PAGE_CSP,
     "Referrer-Policy": "no-referrer",
 }
 

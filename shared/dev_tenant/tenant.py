@@ -40,6 +40,7 @@ from .keys import KeyStore
 from .logout import Logout
 from .models import MAX_TRANSACTIONS, AccessToken, AuthorizationCode, ExpiringStore, SsoSession, Transaction, User
 from .params import Params, normalise_email
+from .security_headers import SecurityHeaders
 from .signing import sign_id_token, sign_logout_token
 from .token_endpoint import TokenEndpoint
 from .userinfo_signup import UserinfoAndSignup
@@ -113,7 +114,8 @@ class Tenant:
             routes = [route for route in routes if route.path not in AUTH0_ONLY_PATHS]
         if self.faults is not None:
             routes += FaultsApi(self.faults, self.rotate_key, self.sent_logout_tokens).routes()
-        middleware = [only_own_hosts(self.issuer)]
+        # Outermost: the headers go on every answer, the Host check's refusals included.
+        middleware = [Middleware(SecurityHeaders), only_own_hosts(self.issuer)]
         if self.faults is not None:  # tests only: canned broken answers in front of every endpoint (faults.py)
             middleware.append(Middleware(BrokenAnswers, faults=self.faults))
         self.app = Starlette(routes=routes, middleware=middleware)
