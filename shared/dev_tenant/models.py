@@ -99,12 +99,14 @@ class AuthorizationCode:
 
 @dataclass(frozen=True, slots=True)
 class AccessToken:
-    """An opaque access token, good for /userinfo."""
+    """An opaque access token, good for /userinfo while its SSO session lasts (`sid`; None for a password
+    grant's token, which no SSO session stands behind)."""
 
     user: User
     scope: str
     client_id: str
     expires: float
+    sid: str | None = None
 
 
 class Expiring(Protocol):

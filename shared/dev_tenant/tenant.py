@@ -123,6 +123,10 @@ class Tenant:
     def now(self) -> float:
         return self.clock()
 
+    def session_alive(self, sid: str) -> bool:
+        """Whether the SSO session `sid` still runs (not logged out of, not expired)."""
+        return self.sessions.get(sid) is not None
+
     # ---- Python API -------------------------------------------------------------------------
 
     def register_client(self, client: Client) -> None:
