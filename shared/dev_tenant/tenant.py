@@ -45,6 +45,7 @@ from .models import MAX_TRANSACTIONS, AccessToken, AuthorizationCode, ExpiringSt
 from .params import Params, normalise_email
 from .security_headers import SecurityHeaders
 from .signing import sign_id_token, sign_logout_token
+from .state_guard import StateGuard
 from .token_endpoint import TokenEndpoint
 from .userinfo_signup import UserinfoAndSignup
 from .users import UserExists, UserStore
@@ -124,7 +125,11 @@ class Tenant:
         if self.faults is not None:
             routes += FaultsApi(self.faults, self.rotate_key, self.sent_logout_tokens).routes()
         # Outermost: the headers go on every answer, the Host check's refusals included.
-        middleware = [Middleware(SecurityHeaders), only_own_hosts(self.issuer)]
+        middleware = [
+            Middleware(SecurityHeaders),
+            only_own_hosts(self.issuer),
+            Middleware(StateGuard, state_dir=self.state_dir, database=self.users.path),
+        ]
         if self.faults is not None:  # tests only: canned broken answers in front of every endpoint (faults.py)
             middleware.append(Middleware(BrokenAnswers, faults=self.faults))
         self.app = Starlette(routes=routes, middleware=middleware, lifespan=self._lifespan)
