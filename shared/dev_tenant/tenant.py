@@ -11,6 +11,9 @@ assembles the endpoint families, one module each:
     logout.py           /v2/logout, /oidc/logout
     backchannel.py      who holds each SSO session; Back-Channel Logout tokens when it ends
     faults.py           deliberate misbehaviour and /test/… (testing=True only)
+
+and, in front of all of them, security_headers.py (the headers on every answer) and state_guard.py (a
+clear answer when the state folder is deleted under the running tenant).
 """
 
 from __future__ import annotations
@@ -71,6 +74,8 @@ class Tenant:
         generic: bool = False,
         sweep_every: float = SWEEP_EVERY,
     ) -> None:
+        # sweep_every: seconds between the running tenant's looks for expired SSO sessions, whose apps then
+        # get logout tokens (tests make it small and move `clock` on instead of waiting days).
         # generic=True: a provider that is not Auth0, as most certified ones look — the issuer exactly as
         # given (no trailing slash, a path: Keycloak's /realms/NAME), discovery under that path, no
         # /v2/logout, no password grants, no /dbconnections/signup, and id_tokens carrying only `sub`
