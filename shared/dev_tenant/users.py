@@ -295,14 +295,17 @@ class UserStore:
         either fails (one failure more) or succeeds (its turn comes free). All of it in SQLite transactions
         that hold the write lock, so the count is shared by threads and by tenant processes alike."""
         email = normalise_email(email)
-        attempt = 0
+        attempt, free, settled = 0, False, False
         with self._connect() as db:
             with self._immediate(db):
                 row = self._password_user(db, connection, email)
                 if row is not None and row["failed_logins"] < MAX_FAILED_LOGINS:
+                    # Usually a turn is free at once: taken in this same transaction (one commit fewer).
+                    now = time.time()
+                    free = row["failed_logins"] + self._checking(db, row["user_id"], now) < MAX_FAILED_LOGINS
                     attempt = db.execute(
-                        "INSERT INTO login_attempts (user_id, checking, expires) VALUES (?, 0, ?) RETURNING id",
-                        (row["user_id"], time.time() + WAIT_FOR_TURN + ATTEMPT_LEASE),
+                        "INSERT INTO login_attempts (user_id, checking, expires) VALUES (?, ?, ?) RETURNING id",
+                        (row["user_id"], int(free), now + (ATTEMPT_LEASE if free else WAIT_FOR_TURN + ATTEMPT_LEASE)),
                     ).fetchone()["id"]
             if row is None:
                 check_password(password, _DUMMY_HASH)  # unknown emails take as long as known ones
@@ -310,13 +313,15 @@ class UserStore:
             if row["failed_logins"] >= MAX_FAILED_LOGINS:
                 return "blocked", None
             try:
-                outcome, row = self._take_turn(db, connection, email, attempt)
-                if outcome is not None or row is None:
-                    return outcome or "wrong", None
+                if not free:
+                    outcome, row = self._take_turn(db, connection, email, attempt)
+                    if outcome is not None or row is None:
+                        return outcome or "wrong", None
                 seen = row["failed_logins"]
                 right = check_password(password, row["password_hash"])
                 with self._immediate(db):
                     db.execute("DELETE FROM login_attempts WHERE id = ?", (attempt,))
+                    settled = True
                     if right:
                         # Forget the failures only if none came meanwhile and no other login is under way:
                         # a right password in the middle of a burst of guesses must not hand the guesser
@@ -333,8 +338,8 @@ class UserStore:
                     ).fetchone()["failed_logins"]
                 return ("blocked" if failed >= MAX_FAILED_LOGINS else "wrong"), None
             finally:
-                # Whatever ended the attempt (an answer, an exception), it is no longer under way.
-                db.execute("DELETE FROM login_attempts WHERE id = ?", (attempt,))
+                if not settled:  # ended otherwise (refused while waiting, an exception): no longer under way
+                    db.execute("DELETE FROM login_attempts WHERE id = ?", (attempt,))
 
     def _take_turn(
         self, db: sqlite3.Connection, connection: str, email: str, attempt: int
@@ -349,11 +354,7 @@ class UserStore:
                 if row["failed_logins"] >= MAX_FAILED_LOGINS:
                     return "blocked", None
                 now = time.time()
-                checking = db.execute(
-                    "SELECT count(*) FROM login_attempts WHERE user_id = ? AND checking = 1 AND expires > ?",
-                    (row["user_id"], now),
-                ).fetchone()[0]
-                if row["failed_logins"] + checking < MAX_FAILED_LOGINS:
+                if row["failed_logins"] + self._checking(db, row["user_id"], now) < MAX_FAILED_LOGINS:
                     db.execute(
                         "UPDATE login_attempts SET checking = 1, expires = ? WHERE id = ?",
                         (now + ATTEMPT_LEASE, attempt),
@@ -362,6 +363,14 @@ class UserStore:
             if time.monotonic() >= deadline:
                 return "busy", None
             time.sleep(POLL)
+
+    @staticmethod
+    def _checking(db: sqlite3.Connection, user_id: str, now: float) -> int:
+        """How many of the user's passwords are being checked right now (their turns are taken)."""
+        count: int = db.execute(
+            "SELECT count(*) FROM login_attempts WHERE user_id = ? AND checking = 1 AND expires > ?", (user_id, now)
+        ).fetchone()[0]
+        return count
 
     @staticmethod
     def _password_user(db: sqlite3.Connection, connection: str, email: str) -> sqlite3.Row | None:
