@@ -57,7 +57,7 @@ MAX_HOLDERS = 32  # apps per SSO session: one developer's steps, each on a port,
 
 @dataclass(slots=True)
 class Holders:
-    """The apps holding one SSO session: (client_id, origin) pairs; kept no longer than the session."""
+    """The apps holding one SSO session: (client_id, origin) pairs; kept HOLDERS_GRACE past the session."""
 
     expires: float
     apps: set[tuple[str, str]] = field(default_factory=set)
