@@ -10,6 +10,8 @@ from starlette.responses import JSONResponse
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 WRONG_PASSWORD = "Wrong email or password."
+# Too many logins of one account at the same moment to check them all in time; nothing is blocked.
+BUSY = "Too many login attempts for this account at once. Try again in a moment."
 
 
 def blocked_description(unblock_command: str) -> str:

@@ -16,7 +16,7 @@ from starlette.routing import Route
 from . import pages
 from .authorize import BROWSER_COOKIE, redirect_to_client
 from .defaults import DATABASE_CONNECTION, DEMO_EMAIL, DEMO_PASSWORD, GOOGLE_CONNECTION
-from .errors import WRONG_PASSWORD, blocked_description
+from .errors import BUSY, WRONG_PASSWORD, blocked_description
 from .models import Transaction, User
 from .params import MAX_BODY, MAX_EMAIL, normalise_email, valid_email
 from .users import UserExists, password_rules
@@ -145,6 +145,9 @@ class HostedPages:
         outcome, user = await run_in_threadpool(self.tenant.users.authenticate, DATABASE_CONNECTION, email, password)
         if outcome == "blocked":
             context["error"] = blocked_description(self.tenant.unblock_command(email))
+            return pages.render("login.html", 429, **context)
+        if outcome == "busy":
+            context["error"] = BUSY
             return pages.render("login.html", 429, **context)
         if outcome != "ok" or user is None:
             context["error"] = WRONG_PASSWORD

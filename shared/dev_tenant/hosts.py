@@ -6,6 +6,7 @@ victim's browser, same-origin as far as the browser knows; its requests still sa
 
 from __future__ import annotations
 
+import ipaddress
 from urllib.parse import urlsplit
 
 from starlette.middleware import Middleware
@@ -24,3 +25,14 @@ def own_hosts(issuer: str) -> list[str]:
 
 def only_own_hosts(issuer: str) -> Middleware:
     return Middleware(TrustedHostMiddleware, allowed_hosts=own_hosts(issuer), www_redirect=False)
+
+
+def is_loopback_host(host: str) -> bool:
+    """Whether a host name is this machine: localhost, 127.0.0.0/8 or ::1 (the tenant's own copy of the app's
+    rule, so that the tenant imports nothing from the apps it serves)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

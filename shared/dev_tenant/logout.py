@@ -42,11 +42,11 @@ class Logout:
             Route("/oidc/logout", self.logout_oidc, methods=["GET", "POST"]),
         ]
 
-    def _end_session(self, request: Request, target: Response) -> Response:
+    async def _end_session(self, request: Request, target: Response) -> Response:
         sid = request.cookies.get(SESSION_COOKIE)
         ended = self.tenant.sessions.pop(sid) if sid else None
-        if ended is not None:  # the apps holding it hear about it once the browser has its answer
-            target.background = self.tenant.backchannel.session_ended(ended)
+        if ended is not None:  # the apps holding it hear about it before the browser goes back to one of them
+            await self.tenant.backchannel.session_ended(ended)
         target.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax")
         return target
 
@@ -54,11 +54,11 @@ class Logout:
         params = request.query_params
         return_to = params.get("returnTo")
         if not return_to:
-            return self._end_session(request, pages.logged_out_page())
+            return await self._end_session(request, pages.logged_out_page())
         client = self.tenant.clients.get(params.get("client_id", ""))
         if client is None or not client.allows_logout(return_to):
-            return self._end_session(request, not_allowed('"returnTo" querystring parameter', return_to))
-        return self._end_session(request, RedirectResponse(return_to, status_code=302))
+            return await self._end_session(request, not_allowed('"returnTo" querystring parameter', return_to))
+        return await self._end_session(request, RedirectResponse(return_to, status_code=302))
 
     async def logout_oidc(self, request: Request) -> Response:
         params: dict[str, Any] = dict(request.query_params)
@@ -71,15 +71,15 @@ class Logout:
                 )
         target = params.get("post_logout_redirect_uri")
         if not target:
-            return self._end_session(request, pages.logged_out_page())
+            return await self._end_session(request, pages.logged_out_page())
         client_id = params.get("client_id") or self._client_from_hint(params.get("id_token_hint"))
         client = self.tenant.clients.get(client_id or "")
         if client is None or not client.allows_logout(target):
-            return self._end_session(request, not_allowed('"post_logout_redirect_uri" parameter', target))
+            return await self._end_session(request, not_allowed('"post_logout_redirect_uri" parameter', target))
         # Back to exactly the registered URL: no empty "?" when there is no state to carry.
         state = params.get("state")
         back = redirect_to_client(target, {"state": state}) if state else RedirectResponse(target, status_code=302)
-        return self._end_session(request, back)
+        return await self._end_session(request, back)
 
     def _client_from_hint(self, hint: str | None) -> str | None:
         """The client an id_token we signed was for; expired hints count, as the spec allows."""

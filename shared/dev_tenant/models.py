@@ -99,12 +99,14 @@ class AuthorizationCode:
 
 @dataclass(frozen=True, slots=True)
 class AccessToken:
-    """An opaque access token, good for /userinfo."""
+    """An opaque access token, good for /userinfo while its SSO session lasts (`sid`; None for a password
+    grant's token, which no SSO session stands behind)."""
 
     user: User
     scope: str
     client_id: str
     expires: float
+    sid: str | None = None
 
 
 class Expiring(Protocol):
@@ -120,38 +122,68 @@ class ExpiringStore(Generic[R]):
 
     Each store gives its records one lifetime, so insertion order is expiry order: a put drops the
     expired records at the front, and when the store is full of live ones, the oldest. A flood of
-    abandoned logins costs the oldest logins, never the tenant's memory."""
+    abandoned logins costs the oldest logins, never the tenant's memory.
 
-    def __init__(self, now: Callable[[], float], max_records: int = 10_000) -> None:
+    `on_expire(key, record)` hears of every record that ends without being popped: found expired, swept
+    (`sweep`), or pushed out by a full store. It runs outside the store's lock, once per record."""
+
+    def __init__(
+        self,
+        now: Callable[[], float],
+        max_records: int = 10_000,
+        on_expire: Callable[[str, R], None] | None = None,
+    ) -> None:
         self._now = now
         self._max_records = max_records
+        self._on_expire = on_expire
         self._records: dict[str, R] = {}  # insertion order: the first key is the oldest record
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self._records)
 
+    def _ended(self, ended: list[tuple[str, R]]) -> None:
+        if self._on_expire is not None:
+            for key, record in ended:
+                self._on_expire(key, record)
+
     def put(self, key: str, record: R) -> None:
+        ended: list[tuple[str, R]] = []
         with self._lock:
             now = self._now()
             while self._records:
                 oldest = next(iter(self._records))
                 if self._records[oldest].expires >= now and len(self._records) < self._max_records:
                     break
-                del self._records[oldest]
+                ended.append((oldest, self._records.pop(oldest)))
             self._records.pop(key, None)
             self._records[key] = record
+        self._ended(ended)
 
     def get(self, key: str) -> R | None:
         with self._lock:
             record = self._records.get(key)
-            if record is not None and record.expires < self._now():
-                del self._records[key]
-                return None
-            return record
+            if record is None or record.expires >= self._now():
+                return record
+            del self._records[key]
+        self._ended([(key, record)])
+        return None
 
     def pop(self, key: str) -> R | None:
         """Take the record out (single use: a second pop of the same key finds nothing)."""
         with self._lock:
             record = self._records.pop(key, None)
-        return record if record is not None and record.expires >= self._now() else None
+        if record is None or record.expires >= self._now():
+            return record
+        self._ended([(key, record)])
+        return None
+
+    def sweep(self) -> int:
+        """Drop every expired record now (not only the oldest ones); return how many went."""
+        with self._lock:
+            now = self._now()
+            ended = [(key, record) for key, record in self._records.items() if record.expires < now]
+            for key, _ in ended:
+                del self._records[key]
+        self._ended(ended)
+        return len(ended)

@@ -11,6 +11,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
+from .security_headers import PAGE_CSP
+
 # Found next to this module, never from the working directory: a step may be started from anywhere.
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -25,7 +27,7 @@ env = Environment(
 PAGE_HEADERS = {
     "Cache-Control": "no-store",
     "X-Frame-Options": "DENY",
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self' http: https:; frame-ancestors 'none'",
+    "Content-Security-Policy": PAGE_CSP,
     "Referrer-Policy": "no-referrer",
 }
 

@@ -20,8 +20,12 @@ Params = dict[str, Any]
 
 
 def normalise_email(email: str) -> str:
-    """One spelling per address: NFC, so that a composed and a decomposed "é" are the same user."""
-    return unicodedata.normalize("NFC", email.strip()).lower()
+    """One spelling per address: NFKC, so that a composed and a decomposed "é" are one user, and so are
+    the full-width "ｄemo@example.com" and "demo@example.com" (a look-alike must not be a second account).
+
+    NFKC again after lowering: lowering can leave a string NFKC would still change, and a stored email
+    must be its own normal form, or looking it up again would miss it."""
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", email.strip()).lower())
 
 
 def has_control_characters(text: str) -> bool:

@@ -11,13 +11,19 @@ assembles the endpoint families, one module each:
     logout.py           /v2/logout, /oidc/logout
     backchannel.py      who holds each SSO session; Back-Channel Logout tokens when it ends
     faults.py           deliberate misbehaviour and /test/… (testing=True only)
+
+and, in front of all of them, security_headers.py (the headers on every answer) and state_guard.py (a
+clear answer when the state folder is deleted under the running tenant).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import shlex
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -41,12 +47,17 @@ from .logout import Logout
 from .models import MAX_TRANSACTIONS, AccessToken, AuthorizationCode, ExpiringStore, SsoSession, Transaction, User
 from .pages import EXCEPTION_HANDLERS
 from .params import Params, normalise_email
+from .security_headers import SecurityHeaders
 from .signing import sign_id_token, sign_logout_token
+from .state_guard import StateGuard
 from .token_endpoint import TokenEndpoint
 from .userinfo_signup import UserinfoAndSignup
 from .users import UserExists, UserStore
 
 AUTH0_ONLY_PATHS = {"/v2/logout", "/dbconnections/signup"}
+SWEEP_EVERY = 60.0  # seconds between looks for expired SSO sessions; the apps hear of an expiry this late
+
+log = logging.getLogger(__name__)
 
 __all__ = ["DEFAULT_GRANTS", "PASSWORD_REALM_GRANT", "Client", "Faults", "SentLogoutToken", "Tenant"]
 
@@ -62,7 +73,10 @@ class Tenant:
         testing: bool = False,
         advertise_end_session: bool = True,
         generic: bool = False,
+        sweep_every: float = SWEEP_EVERY,
     ) -> None:
+        # sweep_every: seconds between the running tenant's looks for expired SSO sessions, whose apps then
+        # get logout tokens (tests make it small and move `clock` on instead of waiting days).
         # generic=True: a provider that is not Auth0, as most certified ones look — the issuer exactly as
         # given (no trailing slash, a path: Keycloak's /realms/NAME), discovery under that path, no
         # /v2/logout, no password grants, no /dbconnections/signup, and id_tokens carrying only `sub`
@@ -89,7 +103,9 @@ class Tenant:
         self.clock: Callable[[], float] = time.time  # tests may replace it to move time forward
         # Login transactions, SSO sessions, codes and access tokens live in memory only.
         self.transactions: ExpiringStore[Transaction] = ExpiringStore(self.now, MAX_TRANSACTIONS)
-        self.sessions: ExpiringStore[SsoSession] = ExpiringStore(self.now)
+        # An SSO session that expires is ended like a logged-out one: its holders get logout tokens.
+        self.sessions: ExpiringStore[SsoSession] = ExpiringStore(self.now, on_expire=self._session_expired)
+        self.sweep_every = sweep_every
         self.codes: ExpiringStore[AuthorizationCode] = ExpiringStore(self.now)
         self.access_tokens: ExpiringStore[AccessToken] = ExpiringStore(self.now)
         self.backchannel = BackchannelLogout(self)
@@ -114,13 +130,48 @@ class Tenant:
             routes = [route for route in routes if route.path not in AUTH0_ONLY_PATHS]
         if self.faults is not None:
             routes += FaultsApi(self.faults, self.rotate_key, self.sent_logout_tokens).routes()
-        middleware = [only_own_hosts(self.issuer)]
+        # Outermost: the headers go on every answer, the Host check's refusals included.
+        middleware = [
+            Middleware(SecurityHeaders),
+            only_own_hosts(self.issuer),
+            Middleware(StateGuard, state_dir=self.state_dir, database=self.users.path),
+        ]
         if self.faults is not None:  # tests only: canned broken answers in front of every endpoint (faults.py)
             middleware.append(Middleware(BrokenAnswers, faults=self.faults))
-        self.app = Starlette(routes=routes, middleware=middleware, exception_handlers=EXCEPTION_HANDLERS)
+        self.app = Starlette(
+            routes=routes, middleware=middleware, exception_handlers=EXCEPTION_HANDLERS, lifespan=self._lifespan
+        )
 
     def now(self) -> float:
         return self.clock()
+
+    @contextlib.asynccontextmanager
+    async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
+        """While the tenant serves: sweep expired SSO sessions every `sweep_every` seconds, so that their
+        apps hear of the expiry even when no browser comes back; on stop, end the deliveries still retrying."""
+        self.backchannel.loop = asyncio.get_running_loop()
+        sweeper = asyncio.create_task(self._sweep_forever())
+        try:
+            yield
+        finally:
+            sweeper.cancel()
+            await asyncio.gather(sweeper, return_exceptions=True)
+            await self.backchannel.close()
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.sweep_every)
+            try:
+                self.sessions.sweep()
+            except Exception:  # a failed sweep must not end the sweeping
+                log.warning("Sweeping expired SSO sessions failed", exc_info=True)
+
+    def _session_expired(self, sid: str, session: SsoSession) -> None:
+        self.backchannel.session_expired(session)
+
+    def session_alive(self, sid: str) -> bool:
+        """Whether the SSO session `sid` still runs (not logged out of, not expired)."""
+        return self.sessions.get(sid) is not None
 
     # ---- Python API -------------------------------------------------------------------------
 
@@ -152,7 +203,7 @@ class Tenant:
         session = self.sessions.pop(sid)
         if session is None:
             return []
-        return await self.backchannel.notify(session, self.backchannel.take(sid))
+        return await self.backchannel.session_ended_now(session)
 
     # ---- seams: the endpoints call these through the façade, so tests/security can wrap them ------
 

@@ -37,6 +37,8 @@ class UserinfoAndSignup:
         header = request.headers.get("authorization", "")
         token = header[7:].strip() if header[:7].lower() == "bearer " else ""
         entry = self.tenant.access_tokens.get(token) if token else None
+        if entry is not None and entry.sid is not None and not self.tenant.session_alive(entry.sid):
+            entry = None  # its SSO session has ended: the login it stood for is over
         if entry is None:
             # RFC 6750 §3.1: no error code when no token was sent at all.
             challenge = 'Bearer realm="Auth0"' if not token else 'Bearer error="invalid_token"'

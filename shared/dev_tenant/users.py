@@ -11,6 +11,7 @@ import os
 import secrets
 import sqlite3
 import string
+import time
 from collections.abc import Iterator
 from dataclasses import fields
 from datetime import UTC, datetime
@@ -22,6 +23,11 @@ from .params import MAX_PASSWORD, has_control_characters, normalise_email
 
 DB_FILE = "tenant.sqlite3"
 MAX_FAILED_LOGINS = 10
+# A login whose turn does not come within WAIT_FOR_TURN seconds is answered "busy"; a row left by a tenant
+# that died mid-check frees its slot after ATTEMPT_LEASE seconds. Both far above one scrypt check.
+WAIT_FOR_TURN = 10.0
+ATTEMPT_LEASE = 60.0
+POLL = 0.01
 
 # scrypt with n=2**14, r=8 costs 16 MiB per hash: memory-hard, yet fast enough for tests.
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
@@ -37,13 +43,23 @@ CREATE TABLE IF NOT EXISTS users (
     created_at TEXT NOT NULL,
     UNIQUE (connection, email)
 );
+-- Logins under way, one row each: waiting for a turn (checking = 0) or having their password checked
+-- (checking = 1). A row outlives a crashed tenant only until `expires`.
+CREATE TABLE IF NOT EXISTS login_attempts (
+    id INTEGER PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    checking INTEGER NOT NULL DEFAULT 0,
+    expires REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS login_attempts_by_user ON login_attempts (user_id);
 """
 
 
 # The stored profile is JSON: keys unknown to User (from an older or newer tenant) are ignored on load.
 _PROFILE_FIELDS = {f.name for f in fields(User)} - {"user_id", "connection"}
 
-Outcome = Literal["ok", "wrong", "blocked"]
+# "busy": the account had no turn free for its password check in time (too many logins at once).
+Outcome = Literal["ok", "wrong", "blocked", "busy"]
 
 
 class UserExists(Exception):
@@ -156,6 +172,27 @@ class UserStore:
         os.chmod(self.path, 0o600)  # a database made 0644 by an older tenant
         with self._connect() as db:
             db.executescript(SCHEMA)
+            self._renormalise(db)
+
+    @staticmethod
+    def _renormalise(db: sqlite3.Connection) -> None:
+        """Respell emails stored by an older tenant (NFC, lowered) in today's form (NFKC): otherwise a user
+        whose address held a compatibility character (a ligature, a full-width letter) could not log in.
+        ASCII addresses are already in every normal form, so only the rare others are rewritten.
+        Two old spellings that now collide keep the first user; the other stays as it was (unreachable, as
+        a duplicate of an existing account should be)."""
+        rows = db.execute("SELECT user_id, email, profile FROM users").fetchall()
+        for row in rows:
+            email = row["email"]
+            if email.isascii() or normalise_email(email) == email:
+                continue
+            profile = json.loads(row["profile"])
+            profile["email"] = normalise_email(email)
+            with contextlib.suppress(sqlite3.IntegrityError):
+                db.execute(
+                    "UPDATE users SET email = ?, profile = ? WHERE user_id = ?",
+                    (profile["email"], json.dumps(profile), row["user_id"]),
+                )
 
     @contextlib.contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -234,40 +271,113 @@ class UserStore:
             ).fetchone()
         return self._user(row) if row else None
 
-    def authenticate(self, connection: str, email: str, password: str) -> tuple[Outcome, User | None]:
-        """Return ("ok", profile), ("wrong", None) or ("blocked", None). Runs scrypt: call off the event loop.
+    @staticmethod
+    @contextlib.contextmanager
+    def _immediate(db: sqlite3.Connection) -> Iterator[None]:
+        """One transaction that holds SQLite's write lock from its first read: what it reads stays true
+        until it commits, across threads and processes."""
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
 
-        The attempt is counted before the password is checked, in one statement that SQLite runs
-        atomically across threads and processes: a burst of parallel guesses gets MAX_FAILED_LOGINS
-        checks, not one per request that read the count before the others wrote it."""
+    def authenticate(self, connection: str, email: str, password: str) -> tuple[Outcome, User | None]:
+        """Return ("ok", profile), ("wrong", None), ("blocked", None) or ("busy", None). Runs scrypt (and may
+        wait for a turn): call off the event loop.
+
+        Lock-out counts failures, not attempts: a right password is never answered "blocked" while the account
+        has fewer than MAX_FAILED_LOGINS failures. Each password check takes a turn first: recorded failures
+        plus checks under way stay below the cap, so a burst of parallel guesses gets MAX_FAILED_LOGINS checks
+        and no more. A login finding no turn free waits (boundedly) for the checks under way to settle: each
+        either fails (one failure more) or succeeds (its turn comes free). All of it in SQLite transactions
+        that hold the write lock, so the count is shared by threads and by tenant processes alike."""
         email = normalise_email(email)
+        attempt, free, settled = 0, False, False
         with self._connect() as db:
-            row = db.execute(
-                "UPDATE users SET failed_logins = failed_logins + 1"
-                " WHERE connection = ? AND email = ? AND password_hash IS NOT NULL AND failed_logins < ?"
-                " RETURNING *",
-                (connection, email, MAX_FAILED_LOGINS),
-            ).fetchone()
+            with self._immediate(db):
+                row = self._password_user(db, connection, email)
+                if row is not None and row["failed_logins"] < MAX_FAILED_LOGINS:
+                    # Usually a turn is free at once: taken in this same transaction (one commit fewer).
+                    now = time.time()
+                    free = row["failed_logins"] + self._checking(db, row["user_id"], now) < MAX_FAILED_LOGINS
+                    attempt = db.execute(
+                        "INSERT INTO login_attempts (user_id, checking, expires) VALUES (?, ?, ?) RETURNING id",
+                        (row["user_id"], int(free), now + (ATTEMPT_LEASE if free else WAIT_FOR_TURN + ATTEMPT_LEASE)),
+                    ).fetchone()["id"]
             if row is None:
-                blocked = db.execute(
-                    "SELECT 1 FROM users WHERE connection = ? AND email = ? AND password_hash IS NOT NULL",
-                    (connection, email),
-                ).fetchone()
-        if row is None:
-            if blocked:
+                check_password(password, _DUMMY_HASH)  # unknown emails take as long as known ones
+                return "wrong", None
+            if row["failed_logins"] >= MAX_FAILED_LOGINS:
                 return "blocked", None
-            check_password(password, _DUMMY_HASH)  # unknown emails take as long as known ones
-            return "wrong", None
-        if not check_password(password, row["password_hash"]):
-            return ("blocked" if row["failed_logins"] >= MAX_FAILED_LOGINS else "wrong"), None
-        # Success forgets the failures only if no other attempt was counted since this one: a right
-        # password in the middle of a burst of guesses must not hand the guesser ten more.
-        with self._connect() as db:
-            db.execute(
-                "UPDATE users SET failed_logins = 0 WHERE user_id = ? AND failed_logins = ?",
-                (row["user_id"], row["failed_logins"]),
-            )
-        return "ok", self._user(row)
+            try:
+                if not free:
+                    outcome, row = self._take_turn(db, connection, email, attempt)
+                    if outcome is not None or row is None:
+                        return outcome or "wrong", None
+                seen = row["failed_logins"]
+                right = check_password(password, row["password_hash"])
+                with self._immediate(db):
+                    db.execute("DELETE FROM login_attempts WHERE id = ?", (attempt,))
+                    settled = True
+                    if right:
+                        # Forget the failures only if none came meanwhile and no other login is under way:
+                        # a right password in the middle of a burst of guesses must not hand the guesser
+                        # ten more.
+                        db.execute(
+                            "UPDATE users SET failed_logins = 0 WHERE user_id = ? AND failed_logins = ?"
+                            " AND NOT EXISTS (SELECT 1 FROM login_attempts WHERE user_id = ? AND expires > ?)",
+                            (row["user_id"], seen, row["user_id"], time.time()),
+                        )
+                        return "ok", self._user(row)
+                    failed = db.execute(
+                        "UPDATE users SET failed_logins = failed_logins + 1 WHERE user_id = ? RETURNING failed_logins",
+                        (row["user_id"],),
+                    ).fetchone()["failed_logins"]
+                return ("blocked" if failed >= MAX_FAILED_LOGINS else "wrong"), None
+            finally:
+                if not settled:  # ended otherwise (refused while waiting, an exception): no longer under way
+                    db.execute("DELETE FROM login_attempts WHERE id = ?", (attempt,))
+
+    def _take_turn(
+        self, db: sqlite3.Connection, connection: str, email: str, attempt: int
+    ) -> tuple[Outcome | None, sqlite3.Row | None]:
+        """Wait for a turn to check the password: (None, the user's row) when it came, else the answer."""
+        deadline = time.monotonic() + WAIT_FOR_TURN
+        while True:
+            with self._immediate(db):
+                row = self._password_user(db, connection, email)
+                if row is None:  # deleted meanwhile
+                    return "wrong", None
+                if row["failed_logins"] >= MAX_FAILED_LOGINS:
+                    return "blocked", None
+                now = time.time()
+                if row["failed_logins"] + self._checking(db, row["user_id"], now) < MAX_FAILED_LOGINS:
+                    db.execute(
+                        "UPDATE login_attempts SET checking = 1, expires = ? WHERE id = ?",
+                        (now + ATTEMPT_LEASE, attempt),
+                    )
+                    return None, row
+            if time.monotonic() >= deadline:
+                return "busy", None
+            time.sleep(POLL)
+
+    @staticmethod
+    def _checking(db: sqlite3.Connection, user_id: str, now: float) -> int:
+        """How many of the user's passwords are being checked right now (their turns are taken)."""
+        count: int = db.execute(
+            "SELECT count(*) FROM login_attempts WHERE user_id = ? AND checking = 1 AND expires > ?", (user_id, now)
+        ).fetchone()[0]
+        return count
+
+    @staticmethod
+    def _password_user(db: sqlite3.Connection, connection: str, email: str) -> sqlite3.Row | None:
+        row: sqlite3.Row | None = db.execute(
+            "SELECT * FROM users WHERE connection = ? AND email = ? AND password_hash IS NOT NULL", (connection, email)
+        ).fetchone()
+        return row
 
     def unblock(self, connection: str, email: str) -> None:
         with self._connect() as db:

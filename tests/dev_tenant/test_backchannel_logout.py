@@ -1,9 +1,8 @@
 """OpenID Connect Back-Channel Logout 1.0, the sending side: when the tenant's SSO session ends, every app
 that holds its sid gets a signed logout token POSTed to its back-channel URL.
 
-The apps are tiny Starlette receivers on real loopback ports; the tenant runs in a TestClient, which
-finishes the response's background work (the sending) before the call returns, or, where timing matters,
-on a real port of its own.
+The apps are tiny Starlette receivers on real loopback ports; the tenant runs in a TestClient or, where
+timing matters, on a real port of its own.
 """
 
 from __future__ import annotations
@@ -26,6 +25,7 @@ from starlette.testclient import TestClient
 
 from shared.dev_tenant import DEMO_EMAIL, DEMO_PASSWORD, DEV_CLIENT_ID, Client, Tenant
 from shared.dev_tenant.backchannel import EVENT, LOGOUT_TOKEN_TTL, is_loopback
+from shared.dev_tenant.models import SSO_TTL
 from tests.support.pages import log_out
 from tests.support.servers import free_port, serve
 
@@ -36,11 +36,13 @@ from .test_token_endpoint import password_grant
 
 @dataclass
 class Receiver:
-    """An app's back-channel endpoint: records each POST, answers `status` after `delay` seconds."""
+    """An app's back-channel endpoint: records each POST, answers `status` after `delay` seconds
+    (or, while any are left, the next of `statuses`: an app restarting, then back)."""
 
     base: str = ""
     status: int = 200
     delay: float = 0.0
+    statuses: list[int] = field(default_factory=list)
     received: list[dict] = field(default_factory=list)
 
     @property
@@ -58,7 +60,8 @@ class Receiver:
                 }
             )
             await asyncio.sleep(self.delay)
-            return Response(status_code=self.status, headers={"cache-control": "no-store"})
+            status = self.statuses.pop(0) if self.statuses else self.status
+            return Response(status_code=status, headers={"cache-control": "no-store"})
 
         return Starlette(
             routes=[
@@ -213,24 +216,95 @@ def test_an_app_answering_400_is_recorded_and_logout_still_ends(client, tenant, 
     assert client.get("/authorize", params=authorize_params()).headers["location"].startswith("/u/login")
 
 
-def test_a_slow_app_does_not_hold_up_the_logout_redirect(state_dir):
+@contextlib.contextmanager
+def tenant_on_a_port(state_dir) -> Iterator[tuple[Tenant, httpx2.Client]]:
+    """The tenant on a real port (a TestClient would finish any background work before it returns), with
+    a browser for it."""
     port = free_port()
     tenant = Tenant(f"http://127.0.0.1:{port}/", state_dir, testing=True)
-    tenant.backchannel.timeout = 1.5
-    secret = tenant.clients[DEV_CLIENT_ID].client_secret
-    with receiving(delay=3.0) as slow, serve(tenant.app, port) as base:
-        with httpx2.Client(base_url=base, follow_redirects=False, timeout=10) as browser:
-            log_in_at(browser, slow.callback, secret)
-            started = time.monotonic()
-            response = browser.get("/v2/logout", params={"returnTo": slow.base, "client_id": DEV_CLIENT_ID})
-            answered = time.monotonic() - started
+    with serve(tenant.app, port) as base, httpx2.Client(base_url=base, follow_redirects=False, timeout=10) as browser:
+        yield tenant, browser
+
+
+def wait_for(condition, seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "gave up waiting"
+        time.sleep(0.02)
+
+
+def test_the_token_has_arrived_before_the_browser_gets_its_logout_redirect(state_dir):
+    """The app the browser goes back to must already have ended its session: send first, then answer."""
+    with receiving(delay=0.3) as app, tenant_on_a_port(state_dir) as (tenant, browser):
+        secret = tenant.clients[DEV_CLIENT_ID].client_secret
+        log_in_at(browser, app.callback, secret)
+        response = browser.get("/v2/logout", params={"returnTo": app.base, "client_id": DEV_CLIENT_ID})
+        answered_already = [(s.status_code, s.error) for s in tenant.sent_logout_tokens]
+        assert response.status_code == 302 and response.headers["location"] == app.base
+        assert len(app.received) == 1
+        assert answered_already == [(200, None)]  # the app had answered before the redirect was sent
+
+
+def test_a_slow_app_holds_up_the_logout_redirect_no_longer_than_the_budget(state_dir):
+    with receiving(delay=3.0) as slow, tenant_on_a_port(state_dir) as (tenant, browser):
+        tenant.backchannel.timeout = 1.5
+        tenant.backchannel.budget = 0.2
+        tenant.backchannel.retry_delays = ()
+        secret = tenant.clients[DEV_CLIENT_ID].client_secret
+        log_in_at(browser, slow.callback, secret)
+        response = browser.get("/v2/logout", params={"returnTo": slow.base, "client_id": DEV_CLIENT_ID})
+        unanswered = list(tenant.sent_logout_tokens)
         assert response.status_code == 302 and response.headers["location"] == slow.base
-        assert answered < 1.0, answered  # the browser did not wait for the app
-        deadline = time.monotonic() + 5
-        while not tenant.sent_logout_tokens and time.monotonic() < deadline:
-            time.sleep(0.05)
+        assert unanswered == []  # the browser had its redirect while the app still kept the tenant waiting
+        wait_for(lambda: tenant.sent_logout_tokens)
     assert [(s.status_code, s.error) for s in tenant.sent_logout_tokens] == [(None, "no answer within 1.5 s")]
     assert len(slow.received) == 1
+
+
+def test_an_app_answering_503_twice_gets_the_same_token_a_third_time(client, tenant, secret):
+    tenant.backchannel.retry_delays = (0.05, 0.1, 0.2)
+    with receiving(statuses=[503, 503]) as restarting:
+        log_in_at(client, restarting.callback, secret)
+        assert client.get("/v2/logout").status_code == 200
+        wait_for(lambda: len(restarting.received) >= 3)
+        time.sleep(0.3)  # past the last retry delay: nothing more comes after the 200
+    tokens = [post["form"]["logout_token"] for post in restarting.received]
+    assert len(tokens) == 3 and len(set(tokens)) == 1
+    assert len({verified(client, token)[1]["jti"] for token in tokens}) == 1
+    assert [(s.attempt, s.status_code) for s in tenant.sent_logout_tokens] == [(1, 503), (2, 503), (3, 200)]
+
+
+def test_an_app_that_cannot_be_reached_is_tried_again(client, tenant, secret):
+    tenant.backchannel.retry_delays = (0.05, 0.05)
+    dead = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    log_in_at(client, f"{dead}/callback", secret)
+    client.get("/v2/logout")
+    wait_for(lambda: len(tenant.sent_logout_tokens) == 3)
+    assert [(s.attempt, s.error) for s in tenant.sent_logout_tokens] == [(n, "ConnectError") for n in (1, 2, 3)]
+    assert len({s.logout_token for s in tenant.sent_logout_tokens}) == 1
+
+
+def test_a_4xx_is_final_and_not_tried_again(client, tenant, secret):
+    tenant.backchannel.retry_delays = (0.05, 0.05, 0.05)
+    with receiving(status=400) as refusing:
+        log_in_at(client, refusing.callback, secret)
+        client.get("/v2/logout")
+        time.sleep(0.4)  # well past every retry delay
+    assert len(refusing.received) == 1
+    assert [(s.attempt, s.status_code) for s in tenant.sent_logout_tokens] == [(1, 400)]
+
+
+def test_retries_stop_while_the_token_is_still_young(client, tenant, secret):
+    """An app gone for long is not sent a token it would refuse as too old: the tenant's clock moves on
+    past the retry window between two tries, and the retries stop."""
+    tenant.backchannel.retry_delays = (0.05, 0.05, 0.05)
+    with receiving(status=503) as down:
+        log_in_at(client, down.callback, secret)
+        real = tenant.clock
+        client.get("/v2/logout")
+        tenant.clock = lambda: real() + LOGOUT_TOKEN_TTL  # as if the first try had taken two minutes
+        time.sleep(0.4)
+    assert len(down.received) == 1
 
 
 def test_a_client_without_a_backchannel_url_gets_nothing(client, tenant, receiver):
@@ -301,13 +375,39 @@ def test_password_grant_logins_hold_no_session_to_end(client, tenant, secret, re
     assert asyncio.run(tenant.end_sso_session(sid)) == []
 
 
-def test_holders_are_forgotten_with_the_session(client, tenant, secret, receiver):
+def test_an_expired_session_is_announced_once_when_next_used(client, tenant, secret, receiver):
+    """Auth0's "session expired" initiator: the tenant finds the session expired (here: the browser comes
+    back), tells its apps, and forgets who held it."""
     id_token = log_in_at(client, receiver.callback, secret)
     real = tenant.clock
-    tenant.clock = lambda: real() + 3 * 24 * 60 * 60 + 1
+    tenant.clock = lambda: real() + SSO_TTL + 1
+    assert client.get("/authorize", params=authorize_params()).headers["location"].startswith("/u/login")
+    wait_for(lambda: receiver.received)
+    claims = verified(client, receiver.received[0]["form"]["logout_token"])[1]
+    assert claims["sid"] == id_token["sid"] and claims["sub"] == id_token["sub"]
+    assert claims["iat"] >= int(real()) + SSO_TTL  # signed when the expiry was found
     assert tenant.backchannel.holders(id_token["sid"]) == []
-    client.get("/v2/logout")
-    assert receiver.received == []
+    client.get("/v2/logout")  # the same cookie again: nothing more to tell
+    client.get("/authorize", params=authorize_params(prompt="none"))
+    time.sleep(0.1)
+    assert len(receiver.received) == 1
+
+
+def test_the_sweep_announces_an_expired_session_nobody_comes_back_to(state_dir, receiver):
+    port = free_port()
+    tenant = Tenant(f"http://127.0.0.1:{port}/", state_dir, testing=True, sweep_every=0.05)
+    secret = tenant.clients[DEV_CLIENT_ID].client_secret
+    with serve(tenant.app, port) as base, httpx2.Client(base_url=base, follow_redirects=False) as browser:
+        id_token = log_in_at(browser, receiver.callback, secret)
+        time.sleep(0.2)  # sweeps come and go: the session is alive, nothing is sent
+        assert receiver.received == []
+        real = tenant.clock
+        tenant.clock = lambda: real() + SSO_TTL + 1  # three days on, and no browser comes back
+        wait_for(lambda: receiver.received)
+        time.sleep(0.2)  # more sweeps: still told once
+        [post] = receiver.received
+        assert verified(browser, post["form"]["logout_token"])[1]["sid"] == id_token["sid"]
+    assert [(s.sid, s.status_code) for s in tenant.sent_logout_tokens] == [(id_token["sid"], 200)]
 
 
 def test_end_sso_session_sends_now_and_returns_what_was_sent(client, tenant, secret, receiver):
@@ -396,6 +496,7 @@ def test_sent_logout_tokens_over_http(client, tenant, secret, receiver):
         "logout_token": token,
         "status_code": 200,
         "error": None,
+        "attempt": 1,
     }
     assert client.delete("/test/logout-tokens").json() == {"ok": True}
     assert client.get("/test/logout-tokens").json() == {"sent": []} and tenant.sent_logout_tokens == []

@@ -82,7 +82,27 @@ def test_right_password_in_the_middle_of_a_burst_does_not_reopen_it(tenant, secr
     passwords = [f"Wrong-{i}" for i in range(200)]
     passwords.insert(100, RIGHT)
     asyncio.run(burst(tenant, secret, passwords))
-    assert len(checked) <= 10, len(checked)
+    # Failures are counted, not attempts: the right one may be checked too, the wrong ones get ten.
+    assert sum(password != RIGHT for password in checked) == 10, len(checked)
+    assert tenant.users.authenticate(DATABASE_CONNECTION, VICTIM, RIGHT)[0] == "blocked"
+
+
+def test_parallel_right_passwords_all_log_in(tenant, secret, checked):
+    """Sixteen tabs (or a test's parallel logins) with the right password: none of them is a failure, so
+    none is told the account is blocked."""
+    tenant.create_user(VICTIM, RIGHT)
+    responses = asyncio.run(burst(tenant, secret, [RIGHT] * 16))
+    assert [r.status_code for r in responses] == [200] * 16, [r.text for r in responses if r.status_code != 200]
+    assert len(checked) == 16
+
+
+def test_after_ten_wrong_passwords_in_parallel_the_right_one_is_blocked(tenant, secret, checked):
+    tenant.create_user(VICTIM, RIGHT)
+    asyncio.run(burst(tenant, secret, [f"Wrong-{i}" for i in range(200)]))
+    [response] = asyncio.run(burst(tenant, secret, [RIGHT]))
+    assert response.status_code == 429 and response.json()["error"] == "too_many_attempts"
+    assert "blocked" in response.json()["error_description"]
+    assert len(checked) == 10  # the right one was refused without a check
 
 
 def test_two_tenant_processes_share_one_atomic_count(state_dir, checked):

@@ -43,6 +43,10 @@ def exchange_code(tenant: Tenant, client: Client, body: Params) -> Response:
             raise OAuthError(403, "invalid_grant", "Missing required parameter: code_verifier")
         if not hmac.compare_digest(s256(verifier), grant.code_challenge):
             raise OAuthError(403, "invalid_grant", "Failed to verify code verifier")
+    # A code is only as good as the login behind it: once that SSO session has ended (a logout, or its
+    # expiry) a code issued from it must not start a new app session.
+    if not tenant.session_alive(grant.sid):
+        raise OAuthError(403, "invalid_grant", "Invalid authorization code")
     return token_response(
-        tenant, client, grant.user, grant.scope, nonce=grant.nonce, sid=grant.sid, auth_time=grant.auth_time
+        tenant, client, grant.user, grant.scope, nonce=grant.nonce, sid=grant.sid, auth_time=grant.auth_time, sso=True
     )

@@ -16,13 +16,28 @@ if TYPE_CHECKING:
 
 
 def token_response(
-    tenant: Tenant, client: Client, user: User, scope: str, *, nonce: str | None, sid: str, auth_time: int
+    tenant: Tenant,
+    client: Client,
+    user: User,
+    scope: str,
+    *,
+    nonce: str | None,
+    sid: str,
+    auth_time: int,
+    sso: bool = False,
 ) -> JSONResponse:
+    """`sso=True`: `sid` names the tenant's SSO session, and the access token lives no longer than it."""
     now = tenant.now()
     access_token = secrets.token_urlsafe(32)
     tenant.access_tokens.put(
         access_token,
-        AccessToken(user=user, scope=scope, client_id=client.client_id, expires=now + ACCESS_TOKEN_TTL),
+        AccessToken(
+            user=user,
+            scope=scope,
+            client_id=client.client_id,
+            expires=now + ACCESS_TOKEN_TTL,
+            sid=sid if sso else None,
+        ),
     )
     answer: dict[str, Any] = {"access_token": access_token}
     if "openid" in scope.split():

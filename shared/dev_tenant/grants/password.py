@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from ..clients import DEFAULT_SCOPE, PASSWORD_REALM_GRANT, Client
 from ..defaults import DATABASE_CONNECTION
-from ..errors import WRONG_PASSWORD, OAuthError, blocked_description
+from ..errors import BUSY, WRONG_PASSWORD, OAuthError, blocked_description
 from ..params import Params, param
 from .base import token_response
 
@@ -38,6 +38,8 @@ async def password_grant(tenant: Tenant, client: Client, body: Params, grant: st
     outcome, user = await run_in_threadpool(tenant.users.authenticate, realm, username, password)
     if outcome == "blocked":
         raise OAuthError(429, "too_many_attempts", blocked_description(tenant.unblock_command(username)))
+    if outcome == "busy":
+        raise OAuthError(429, "too_many_attempts", BUSY)
     if outcome != "ok" or user is None:
         raise OAuthError(403, "invalid_grant", WRONG_PASSWORD)
     scope = param(body, "scope") or DEFAULT_SCOPE
