@@ -543,3 +543,27 @@ def test_log_out_of_one_step_03_variant_and_the_others_next_page_is_logged_out(s
             sent = {s.url: s.status_code for s in tenant.tenant.sent_logout_tokens}
             assert sent == {f"{url}/backchannel-logout": 200 for url in steps.values()}
             assert 'id="btn-login"' in browser.get(f"{steps['wrapper_app']}/").text  # the other's next page
+
+
+def test_a_login_answered_before_a_logout_cannot_finish_after_it(state_dir):
+    """Issue #20's escape: a second tab's Log In gets a code from the tenant session, Log Out of the
+    first app ends that session, then the second tab's callback arrives. It must not log in."""
+    from tests.conftest import hosted_login, running_tenant
+    from tests.support.steps import load_step
+
+    with running_tenant(state_dir) as tenant, httpx2.Client(timeout=10) as browser:
+        with contextlib.ExitStack() as apps:
+            steps = {}
+            for name in ("cookie_app", "wrapper_app"):
+                port = free_port()
+                app = load_step(f"03-Session-Handling/{name}.py").create_app(tenant.settings_for(port))
+                steps[name] = apps.enter_context(serve(app, port)).replace("127.0.0.1", "localhost")
+            hosted_login(browser, steps["cookie_app"], DEMO_EMAIL, DEMO_PASSWORD)
+            to_tenant = browser.get(f"{steps['wrapper_app']}/login")  # the second tab's Log In ...
+            to_callback = browser.get(to_tenant.headers["location"])  # ... answered from the tenant session
+            assert to_callback.status_code in (302, 303) and "code=" in to_callback.headers["location"]
+
+            log_out(browser, steps["cookie_app"], follow_redirects=True)
+            late = browser.get(to_callback.headers["location"], follow_redirects=True)
+            assert late.status_code == 400, late.text
+            assert 'id="btn-logout"' not in browser.get(f"{steps['wrapper_app']}/").text
