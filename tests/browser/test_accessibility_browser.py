@@ -19,8 +19,6 @@ from tests.support.axe import assert_no_violations
 
 pytestmark = pytest.mark.browser
 
-TEMPLATES_REWORK = pytest.mark.xfail(strict=True, reason="app templates: fixed in the template rework")
-
 
 @pytest.fixture
 def axe_page(browser) -> Iterator[Any]:
@@ -125,6 +123,15 @@ def step_02_wrong_password(page: Any, app: str) -> None:
     page.get_by_label("Password").fill("not-the-password")
     page.click("#btn-login")
     page.wait_for_selector("#error")
+
+
+def step_02_weak_password(page: Any, app: str) -> None:
+    """A sign-up the connection's policy refuses: the form lists its rules, marked ✓ or ✗."""
+    page.goto(f"{app}/")
+    page.get_by_label("Email").fill(f"weak-{secrets.token_hex(4)}@example.com")
+    page.get_by_label("Password").fill("abc")
+    page.click("#btn-signup")
+    page.wait_for_selector("#error-rules")
 
 
 APP_PAGES = [
@@ -281,25 +288,49 @@ def test_tenant_404_and_405_are_pages_for_a_browser_and_json_for_an_api_client(p
     assert "POST" in http.get(tenant.issuer + "u/cancel").headers["allow"]
 
 
-# The same error semantics on the apps' own pages, which the template rework brings.
+# The same error semantics on the apps' own pages.
 
 
-@TEMPLATES_REWORK
 def test_the_step_02_forms_fields_carry_the_error(page, serve_step):
     with serve_step("02-Custom-Login/app.py") as app:
         step_02_wrong_password(page, app)
+        assert page.title().startswith("Error: ")
+        assert page.evaluate(FOCUSED) == "error"
+        assert page.inner_text("[role=alert]") == "Wrong email or password."
         for field in ("#email", "#password"):
             assert page.get_attribute(field, "aria-invalid") == "true"
             assert "Wrong email or password." in described_by(page, field)
 
 
-@TEMPLATES_REWORK
+def test_step_02s_weak_password_is_described_with_its_rules_said_in_words(page, serve_step):
+    with serve_step("02-Custom-Login/app.py") as app:
+        step_02_weak_password(page, app)
+        assert page.title().startswith("Error: ")
+        assert page.evaluate(FOCUSED) == "error"
+        assert page.get_attribute("#password", "aria-invalid") == "true"
+        assert page.get_attribute("#email", "aria-invalid") is None  # a password policy says nothing of the email
+        description = described_by(page, "#password")
+        assert "That password is too weak" in description and "At least 8 characters" in description
+        rules = page.locator("#error-rules").text_content() or ""
+        assert "not met:" in rules and "met:" in rules.replace("not met:", "")
+        assert "At least 8 characters" not in page.inner_text("[role=alert]")  # the alert is the message only
+
+
+def test_step_02s_form_without_an_error_marks_nothing(page, serve_step):
+    with serve_step("02-Custom-Login/app.py") as app:
+        page.goto(f"{app}/")
+        assert not page.title().startswith("Error: ")
+        assert page.locator("[aria-invalid], [role=alert], [autofocus]").count() == 0
+
+
 def test_an_app_error_pages_alert_is_the_message_only(page, serve_step):
     with serve_step("01-Login/app.py") as app:
         page.goto(f"{app}/callback?code=x&state=y")
+        assert page.title().startswith("Error: ")
         alert = page.locator("[role=alert]")
         assert alert.count() == 1
         assert alert.locator("h1, a").count() == 0
+        assert alert.inner_text() == page.inner_text(".message")
 
 
 def test_the_expired_pages_way_back_is_only_ever_a_registered_callbacks_app(http, tenant):
