@@ -354,6 +354,7 @@ def test_the_step_02_forms_fields_carry_the_error(page, serve_step):
         step_02_wrong_password(page, app)
         assert page.title().startswith("Error: ")
         assert page.evaluate(FOCUSED) == "error"
+        assert_focus_drawn(page.locator("#error"))  # a sighted keyboard user sees where focus went
         assert page.inner_text("[role=alert]") == "Wrong email or password."
         for field in ("#email", "#password"):
             assert page.get_attribute(field, "aria-invalid") == "true"
