@@ -19,8 +19,6 @@ from tests.support.axe import assert_no_violations
 
 pytestmark = pytest.mark.browser
 
-TEMPLATES_REWORK = pytest.mark.xfail(strict=True, reason="app templates: fixed in the template rework")
-
 
 @pytest.fixture
 def axe_page(browser) -> Iterator[Any]:
@@ -116,7 +114,7 @@ def test_dev_tenant_page_has_no_axe_violations(axe_page, serve_step, tenant, nam
         assert_no_violations(axe_page, f"dev tenant: {name}")
 
 
-# ---- the apps' pages, as the steps draw them today -----------------------------------------------
+# ---- the apps' pages ------------------------------------------------------------------------------
 
 
 def step_02_wrong_password(page: Any, app: str) -> None:
@@ -127,13 +125,71 @@ def step_02_wrong_password(page: Any, app: str) -> None:
     page.wait_for_selector("#error")
 
 
+def step_02_weak_password(page: Any, app: str) -> None:
+    """A sign-up the connection's policy refuses: the form lists its rules, marked ✓ or ✗."""
+    page.goto(f"{app}/")
+    page.get_by_label("Email").fill(f"weak-{secrets.token_hex(4)}@example.com")
+    page.get_by_label("Password").fill("abc")
+    page.click("#btn-signup")
+    page.wait_for_selector("#error-rules")
+
+
+def step_02_log_in(page: Any, app: str) -> None:
+    page.goto(f"{app}/")
+    page.get_by_label("Email").fill(DEMO_EMAIL)
+    page.get_by_label("Password").fill(DEMO_PASSWORD)
+    page.click("#btn-login")
+    page.wait_for_selector("#btn-logout")
+
+
+def logout_page(log_in: Callable[[Any, str], None]) -> Callable[[Any, str], None]:
+    """GET /logout while logged in: the page with the Log Out button a link elsewhere sends you to."""
+
+    def reach(page: Any, app: str) -> None:
+        log_in(page, app)
+        page.goto(f"{app}/logout")
+        page.wait_for_selector("#btn-logout")
+
+    return reach
+
+
+def logged_out(log_in: Callable[[Any, str], None]) -> Callable[[Any, str], None]:
+    """Just after Log Out: the home page with its "You are logged out." notice."""
+
+    def reach(page: Any, app: str) -> None:
+        log_in(page, app)
+        page.click("#btn-logout")
+        page.wait_for_selector("#logged-out")
+
+    return reach
+
+
+def home(page: Any, app: str) -> None:
+    page.goto(f"{app}/")
+
+
+COOKIE, WRAPPER = "03-Session-Handling/cookie_app.py", "03-Session-Handling/wrapper_app.py"
+
 APP_PAGES = [
-    pytest.param("01-Login/app.py", lambda page, app: page.goto(f"{app}/"), id="01 logged out"),
+    pytest.param("01-Login/app.py", home, id="01 logged out"),
     pytest.param("01-Login/app.py", log_in_on_hosted_page, id="01 logged in"),
-    pytest.param("02-Custom-Login/app.py", lambda page, app: page.goto(f"{app}/"), id="02 form"),
+    pytest.param("01-Login/app.py", logout_page(log_in_on_hosted_page), id="01 logout page"),
+    pytest.param("01-Login/app.py", lambda page, app: page.goto(f"{app}/logout"), id="01 logout page, logged out"),
+    pytest.param("01-Login/app.py", logged_out(log_in_on_hosted_page), id="01 just logged out"),
+    pytest.param("02-Custom-Login/app.py", home, id="02 form"),
     pytest.param("02-Custom-Login/app.py", step_02_wrong_password, id="02 wrong password"),
-    pytest.param("03-Session-Handling/cookie_app.py", lambda page, app: page.goto(f"{app}/"), id="03 logged out"),
-    pytest.param("03-Session-Handling/cookie_app.py", log_in_on_hosted_page, id="03 logged in"),
+    pytest.param("02-Custom-Login/app.py", step_02_weak_password, id="02 weak password"),
+    pytest.param("02-Custom-Login/app.py", step_02_log_in, id="02 logged in"),
+    pytest.param("02-Custom-Login/app.py", logout_page(step_02_log_in), id="02 logout page"),
+    pytest.param("02-Custom-Login/app.py", logged_out(step_02_log_in), id="02 just logged out"),
+    pytest.param(COOKIE, home, id="03 cookie logged out"),
+    pytest.param(COOKIE, log_in_on_hosted_page, id="03 cookie logged in"),
+    pytest.param(COOKIE, logout_page(log_in_on_hosted_page), id="03 cookie logout page"),
+    pytest.param(COOKIE, logged_out(log_in_on_hosted_page), id="03 cookie just logged out"),
+    pytest.param(WRAPPER, home, id="03 wrapper logged out"),
+    pytest.param(WRAPPER, log_in_on_hosted_page, id="03 wrapper logged in"),
+    pytest.param(WRAPPER, logout_page(log_in_on_hosted_page), id="03 wrapper logout page"),
+    pytest.param(WRAPPER, logged_out(log_in_on_hosted_page), id="03 wrapper just logged out"),
     pytest.param("01-Login/app.py", lambda page, app: page.goto(f"{app}/no-such-page"), id="app 404"),
     pytest.param("01-Login/app.py", lambda page, app: page.goto(f"{app}/callback?code=x&state=y"), id="bad callback"),
 ]
@@ -192,6 +248,15 @@ def test_tab_reaches_the_tenants_continue_button_and_shows_its_focus(page, serve
     with serve_step("01-Login/app.py") as app:
         open_hosted_login(page, app)
         assert_focus_drawn(tab_to(page, "button[type=submit][value=default]"))
+
+
+@pytest.mark.parametrize("path", ["/", "/logout"])
+def test_tab_reaches_the_log_out_button_and_shows_its_focus(page, serve_step, path):
+    """Log Out is a navy <button> in a form, on the home page and on GET /logout."""
+    with serve_step("01-Login/app.py") as app:
+        log_in_on_hosted_page(page, app)
+        page.goto(f"{app}{path}")
+        assert_focus_drawn(tab_to(page, "#btn-logout"))
 
 
 def test_the_secondary_buttons_focus_is_drawn_too(page, serve_step):
@@ -281,25 +346,50 @@ def test_tenant_404_and_405_are_pages_for_a_browser_and_json_for_an_api_client(p
     assert "POST" in http.get(tenant.issuer + "u/cancel").headers["allow"]
 
 
-# The same error semantics on the apps' own pages, which the template rework brings.
+# The same error semantics on the apps' own pages.
 
 
-@TEMPLATES_REWORK
 def test_the_step_02_forms_fields_carry_the_error(page, serve_step):
     with serve_step("02-Custom-Login/app.py") as app:
         step_02_wrong_password(page, app)
+        assert page.title().startswith("Error: ")
+        assert page.evaluate(FOCUSED) == "error"
+        assert_focus_drawn(page.locator("#error"))  # a sighted keyboard user sees where focus went
+        assert page.inner_text("[role=alert]") == "Wrong email or password."
         for field in ("#email", "#password"):
             assert page.get_attribute(field, "aria-invalid") == "true"
             assert "Wrong email or password." in described_by(page, field)
 
 
-@TEMPLATES_REWORK
+def test_step_02s_weak_password_is_described_with_its_rules_said_in_words(page, serve_step):
+    with serve_step("02-Custom-Login/app.py") as app:
+        step_02_weak_password(page, app)
+        assert page.title().startswith("Error: ")
+        assert page.evaluate(FOCUSED) == "error"
+        assert page.get_attribute("#password", "aria-invalid") == "true"
+        assert page.get_attribute("#email", "aria-invalid") is None  # a password policy says nothing of the email
+        description = described_by(page, "#password")
+        assert "That password is too weak" in description and "At least 8 characters" in description
+        rules = page.locator("#error-rules").text_content() or ""
+        assert "not met:" in rules and "met:" in rules.replace("not met:", "")
+        assert "At least 8 characters" not in page.inner_text("[role=alert]")  # the alert is the message only
+
+
+def test_step_02s_form_without_an_error_marks_nothing(page, serve_step):
+    with serve_step("02-Custom-Login/app.py") as app:
+        page.goto(f"{app}/")
+        assert not page.title().startswith("Error: ")
+        assert page.locator("[aria-invalid], [role=alert], [autofocus]").count() == 0
+
+
 def test_an_app_error_pages_alert_is_the_message_only(page, serve_step):
     with serve_step("01-Login/app.py") as app:
         page.goto(f"{app}/callback?code=x&state=y")
+        assert page.title().startswith("Error: ")
         alert = page.locator("[role=alert]")
         assert alert.count() == 1
         assert alert.locator("h1, a").count() == 0
+        assert alert.inner_text() == page.inner_text(".message")
 
 
 def test_the_expired_pages_way_back_is_only_ever_a_registered_callbacks_app(http, tenant):
