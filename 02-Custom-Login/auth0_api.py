@@ -57,6 +57,15 @@ class AuthApiError(Exception):
         self.status = status
         self.rules = rules or []
 
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """The form's fields the error is about, marked `aria-invalid` (none: a set-up problem)."""
+        if self.status >= 500:
+            return ()
+        if self.status == 409:  # the email is taken
+            return ("email",)
+        return ("password",) if self.rules else ("email", "password")
+
 
 async def login_with_password(provider: Provider, email: str, password: str) -> str:
     """An email and password for an id_token (the password-realm grant); the caller verifies it."""

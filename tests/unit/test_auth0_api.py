@@ -123,3 +123,17 @@ def test_lock_out_shows_the_tenants_own_words_on_how_to_unblock():
     assert _login_error(429, {"error": "too_many_attempts", "error_description": auth0}).message == auth0
     fallback = _login_error(429, {"error": "too_many_attempts"})
     assert fallback.status == 429 and "blocked" in fallback.message
+
+
+@pytest.mark.parametrize(
+    ("error", "fields"),
+    [
+        (_login_error(401, {"error": "invalid_grant"}), ("email", "password")),
+        (_signup_error(400, {"code": "user_exists"}), ("email",)),
+        (_login_error(403, {"error": "unauthorized_client"}), ()),
+    ],
+    ids=["wrong-password", "email-taken", "set-up"],
+)
+def test_an_error_names_the_fields_it_is_about(error, fields):
+    """The form marks these aria-invalid; a set-up problem is no field's fault."""
+    assert error.fields == fields
