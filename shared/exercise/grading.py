@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import functools
 import importlib.util
 import json
 import logging
@@ -426,9 +427,14 @@ def sign(claims: dict[str, Any], key: RSAKey, typ: str = "JWT") -> str:
     return jwt.encode({"alg": "RS256", "kid": key.kid, "typ": typ}, claims, key)
 
 
+@functools.cache
+def attackers_key() -> RSAKey:
+    return RSAKey.generate_key(2048)  # made once per run: a new RSA key takes a while
+
+
 def foreign_key(like: RSAKey) -> RSAKey:
     """An attacker's key that claims the tenant's key id."""
-    return RSAKey.generate_key(2048, parameters={"kid": like.kid})
+    return RSAKey.import_key(attackers_key().as_dict(private=True), {"kid": like.kid})
 
 
 Check = Callable[[Run], None]
@@ -471,12 +477,12 @@ def grade_move(grader: Grader, step: Step, copy: Path, file: str, move: Move, ch
     return Outcome(file, move.function, move.title, True)
 
 
-def grade(step: Step, copy: Path) -> list[Outcome]:
+def grade(step: Step, copy: Path, files: tuple[str, ...] | None = None) -> list[Outcome]:
     from shared.exercise.checks import CHECKS
 
     outcomes = []
     with running_tenant() as grader:
-        for file in step.files:
+        for file in files or step.files:
             for move in step.moves:
                 check = CHECKS[step.folder][move.function]
                 outcomes.append(grade_move(grader, step, copy, file, move, check))
