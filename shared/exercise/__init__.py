@@ -220,9 +220,7 @@ def add_exercise_lines(source: str) -> str:
         return source
     tree = ast.parse(source)
     last_import = max(
-        node.end_lineno or node.lineno
-        for node in tree.body
-        if isinstance(node, ast.Import | ast.ImportFrom)
+        node.end_lineno or node.lineno for node in tree.body if isinstance(node, ast.Import | ast.ImportFrom)
     )
     _, factory_end = function_lines(source, "create_app")
     lines = source.splitlines()
@@ -279,9 +277,7 @@ def start(step: Step, into: Path | None = None, *, replace: bool = False) -> Pat
     return copy
 
 
-def reset(
-    step: Step, into: Path | None = None, move: str | None = None, *, solved: bool = False
-) -> Path:
+def reset(step: Step, into: Path | None = None, move: str | None = None, *, solved: bool = False) -> Path:
     """Blank one move again (or every move: a fresh copy); `solved` puts the finished code back."""
     copy = existing_copy(step, into)
     moves = (step.move(move),) if move else step.moves
@@ -293,9 +289,7 @@ def reset(
         finished = solution_file(step, file).read_text(encoding="utf-8")
         for each in moves:
             if solved:
-                source = replace_function(
-                    source, each.function, function_source(finished, each.function)
-                )
+                source = replace_function(source, each.function, function_source(finished, each.function))
             else:
                 source = blank_function(source, each, step.folder)
         path.write_text(add_exercise_lines(source), encoding="utf-8")

@@ -53,9 +53,7 @@ def parser() -> argparse.ArgumentParser:
     command("start", "Copy STEP to DIR/STEP with its moves blank; run it as the step runs.")
     sub = command("reset", "Start the whole copy again, or one move of it with --move.")
     sub.add_argument("--move", metavar="MOVE", help="blank only this function again")
-    sub.add_argument(
-        "--solved", action="store_true", help="put the finished code back instead of a blank"
-    )
+    sub.add_argument("--solved", action="store_true", help="put the finished code back instead of a blank")
     sub = command("solution", "Print the finished code of one move.")
     sub.add_argument("move", metavar="MOVE", help="the move's function, e.g. check_session")
     sub.add_argument("--file", help="the entry file, for a step with two (03: wrapper_app.py)")

@@ -102,20 +102,19 @@ def check_callback(run: Run, *, record: bool = False) -> None:
     )
     # A token that is not verified here is refused by the next Check Session anyway: what shows
     # the mistake is the callback's own answer, a redirect home instead of an error page.
-    run.tenant.faults.update(signing="bad_signature")
+    run.faults.update(signing="bad_signature")
     answer, _ = run.hosted_login(run.browser())
     expect(
         400 <= answer.status_code < 500 and not logged_in_text(answer.text),
-        "an id_token with a bad signature is stored: verify it (provider.verify_id_token) "
-        "before storing it",
+        "an id_token with a bad signature is stored: verify it (provider.verify_id_token) before storing it",
     )
-    run.tenant.faults.update(signing="rs256", id_token_claims={"nonce": "another-login"})
+    run.faults.update(signing="rs256", id_token_claims={"nonce": "another-login"})
     answer, _ = run.hosted_login(run.browser())
     expect(
         400 <= answer.status_code < 500 and not logged_in_text(answer.text),
         "an id_token with another login's nonce is stored: verify it with nonce=login['nonce']",
     )
-    run.tenant.faults.reset()
+    run.faults.reset()
 
 
 def check_logout(run: Run, *, copy_stops: bool = False, tenant_logout: bool = False) -> None:
@@ -124,8 +123,7 @@ def check_logout(run: Run, *, copy_stops: bool = False, tenant_logout: bool = Fa
     refused = run.post(browser, "/logout", {"csrf_token": "not-this-browsers"})
     expect(
         refused.status_code == 403 and run.shows_logged_in(browser),
-        "Log Out without this browser's CSRF token should be refused (403) and log nobody out: "
-        "call check_csrf first",
+        "Log Out without this browser's CSRF token should be refused (403) and log nobody out: call check_csrf first",
     )
     answer = run.post(browser, "/logout", {"csrf_token": run.csrf(browser)})
     expect(
@@ -211,24 +209,22 @@ def check_start_session(run: Run) -> None:
     answer = run.post(browser, "/login", fields)
     expect(
         answer.status_code in (302, 303) and run.shows_logged_in(browser),
-        "after a right password you are not logged in: store the id_token (store_id_token) "
-        "on a redirect to /",
+        "after a right password you are not logged in: store the id_token (store_id_token) on a redirect to /",
     )
     expect(
         "planted" not in run.session(browser),
         "a value planted in the signed cookie before the login survives it: clear the session "
         "(request.session.clear()) before storing the new login",
     )
-    run.tenant.faults.update(signing="bad_signature")
+    run.faults.update(signing="bad_signature")
     other = run.browser()
     fields = {**fields, "csrf_token": run.csrf(other, "/")}
     refused = run.post(other, "/login", fields)
     expect(
         400 <= refused.status_code < 500 and run.id_token(other) is None,
-        "an id_token with a bad signature is stored: verify it (provider.verify_id_token) "
-        "before storing it",
+        "an id_token with a bad signature is stored: verify it (provider.verify_id_token) before storing it",
     )
-    run.tenant.faults.reset()
+    run.faults.reset()
 
 
 def check_google(run: Run) -> None:
@@ -261,8 +257,7 @@ def check_check_session(run: Run) -> None:
     asyncio.run(run.records.end(run.module.session_key(id_token)))
     expect(
         not run.logged_in_with(id_token),
-        "a token whose record is gone still logs in: look the record up (records.get) and "
-        "return None without one",
+        "a token whose record is gone still logs in: look the record up (records.get) and return None without one",
     )
     idle = run.browser()
     idle_token = run.log_in(idle)

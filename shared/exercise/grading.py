@@ -40,7 +40,14 @@ from starlette.applications import Starlette
 
 from shared.config import Settings
 from shared.context import context
-from shared.dev_tenant import DEMO_EMAIL, DEMO_PASSWORD, DEV_CLIENT_ID, Tenant, dev_client_secret
+from shared.dev_tenant import (
+    DEMO_EMAIL,
+    DEMO_PASSWORD,
+    DEV_CLIENT_ID,
+    Faults,
+    Tenant,
+    dev_client_secret,
+)
 from shared.exercise import Move, Step, blank_line, function_source, replace_function, shown_path
 from shared.tokens import BACKCHANNEL_LOGOUT_EVENT
 
@@ -153,9 +160,7 @@ def graded_source(copy_source: str, finished_source: str, step: Step, move: Move
     source = copy_source
     for other in step.moves:
         if other.function != move.function:
-            source = replace_function(
-                source, other.function, function_source(finished_source, other.function)
-            )
+            source = replace_function(source, other.function, function_source(finished_source, other.function))
     return source
 
 
@@ -172,7 +177,8 @@ def load_source(path: Path, source: str) -> ModuleType:
         module = importlib.util.module_from_spec(spec)
         module.__file__ = str(path)
         sys.modules[name] = module  # dataclasses look their module up while the file runs
-        exec(compile(source, str(path), "exec"), module.__dict__)
+        # The graded source is the participant's own file with finished moves spliced in.
+        exec(compile(source, str(path), "exec"), module.__dict__)  # noqa: S102
     finally:
         sys.path.remove(folder)
         for sibling in siblings:
@@ -197,6 +203,13 @@ class Run:
     @property
     def tenant(self) -> Tenant:
         return self.grader.tenant
+
+    @property
+    def faults(self) -> Faults:
+        """The tenant's deliberate misbehaviour: there, since the grader builds it for tests."""
+        faults = self.grader.tenant.faults
+        assert faults is not None
+        return faults
 
     def browser(self) -> httpx2.Client:
         client = httpx2.Client(timeout=10, trust_env=False)
@@ -352,7 +365,7 @@ def graded_app(grader: Grader, path: Path, source: str) -> Iterator[Run]:
         finally:
             for client in run.clients:
                 client.close()
-            grader.tenant.faults.reset()
+            run.faults.reset()
 
 
 # ---- reading pages and tokens ----------------------------------------------------------------
@@ -434,7 +447,7 @@ def attackers_key() -> RSAKey:
 
 def foreign_key(like: RSAKey) -> RSAKey:
     """An attacker's key that claims the tenant's key id."""
-    return RSAKey.import_key(attackers_key().as_dict(private=True), {"kid": like.kid})
+    return RSAKey.import_key(attackers_key().as_dict(private=True), {"kid": str(like.kid)})
 
 
 Check = Callable[[Run], None]

@@ -5,19 +5,23 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from shared.dev_tenant import DEMO_EMAIL, DEMO_PASSWORD
 from shared.exercise import ROOT, STEPS, function_source, replace_function
 from shared.exercise.__main__ import run
 from shared.exercise.grading import load_source
+from tests.support.forms import password_form
 from tests.support.pages import log_in_as_demo
 from tests.support.servers import free_port, serve
 
 STEP_NAMES = list(STEPS)
+GIT = shutil.which("git") or "git"
 
 
 def command(*args: str) -> tuple[int, str]:
@@ -51,7 +55,7 @@ def test_a_fresh_copy_fails_every_move_with_its_message_and_no_traceback(step, t
     assert f"0 of {moves} moves done" in text
     assert "Traceback" not in text
     # The finished step is the solution: untouched.
-    assert subprocess.run(["git", "diff", "--quiet", "--", step], cwd=ROOT).returncode == 0
+    assert subprocess.run([GIT, "diff", "--quiet", "--", step], cwd=ROOT).returncode == 0
 
 
 @pytest.mark.parametrize("step", STEP_NAMES)
@@ -186,7 +190,7 @@ MISTAKES = {
         "03-Session-Handling",
         "cookie_app.py",
         "backchannel_logout",
-        "if not await records.first_use_of(claims[\"jti\"], until):",
+        'if not await records.first_use_of(claims["jti"], until):',
         "if False:",
         "the same logout token was accepted twice",
     ),
@@ -227,14 +231,14 @@ MISTAKES = {
         "app.py",
         "login",
         "return show_form(request, error.status, error, email)",
-        'return show_form(request, 200, None, email)',
+        "return show_form(request, 200, None, email)",
         "a wrong password should show the form again with the tenant's error",
     ),
     "02 sign-up that does not create the user": (
         "02-Custom-Login",
         "app.py",
         "signup",
-        "await sign_up(provider, email, form[\"password\"])",
+        'await sign_up(provider, email, form["password"])',
         "pass",
         "Sign Up with a new email should create the user",
     ),
@@ -292,9 +296,6 @@ def test_a_running_copy_shows_the_blank_move_as_a_page_naming_it(blank, title, t
             page = http.get(f"{settings.base_url}/")
         else:
             page = http.get(f"{settings.base_url}/login", follow_redirects=True)
-            from tests.support.forms import password_form
-            from shared.dev_tenant import DEMO_EMAIL, DEMO_PASSWORD
-
             form = password_form(page.text, str(page.url))
             data = {**form.fields, "username": DEMO_EMAIL, "password": DEMO_PASSWORD}
             page = http.post(form.action, data=data, follow_redirects=True)
