@@ -311,3 +311,37 @@ def log_in_as_demo_with_blank(http, url: str) -> None:
         log_in_as_demo(http, url)
     except AssertionError:
         pass  # the page after the login is the blank's page, not a logged-in one
+
+
+def test_a_running_copy_of_step_01_shows_a_blank_log_in_as_its_page(tmp_path, tenant, http):
+    command("start", "01-Login", "--into", str(tmp_path))
+    path = tmp_path / "01-Login" / "app.py"
+    module = load_source(path, path.read_text(encoding="utf-8"))
+    port = free_port()
+    settings = tenant.settings_for(port, state_dir=tmp_path / "state")
+    with serve(module.create_app(settings), port):
+        home = http.get(f"{settings.base_url}/")
+        page = http.get(f"{settings.base_url}/login")
+    assert home.status_code == 200 and 'id="btn-login"' in home.text  # the rest of the app runs
+    assert page.status_code == 501
+    assert "Not written yet: Log In" in page.text and "login()" in page.text
+
+
+# ---- the teacher's page --------------------------------------------------------------------
+
+
+def test_the_teachers_page_names_every_move_and_quotes_the_checks_own_words():
+    page = (ROOT / "docs" / "teaching.md").read_text(encoding="utf-8")
+    checks = "".join(
+        (ROOT / "shared" / "exercise" / name).read_text(encoding="utf-8") for name in ("checks.py", "grading.py")
+    )
+    for step in STEPS.values():
+        for move in step.moves:
+            assert f"`{move.function}`" in page, move.function
+    assert "rm -rf .dev-tenant exercises/" in page
+    quoted = [line.split('"')[1] for line in page.splitlines() if line.startswith('- "')]
+    assert quoted
+    # The checks' messages are split over implicitly joined string literals: join them again.
+    said = " ".join(checks.split()).replace('" "', "").replace('" f"', "")
+    for words in quoted:
+        assert words in said, f"docs/teaching.md quotes {words!r}, but no check says it"
