@@ -458,7 +458,11 @@ def grade_move(grader: Grader, step: Step, copy: Path, file: str, move: Move, ch
 
     path = copy / file
     copy_source = path.read_text(encoding="utf-8")
-    line = blank_line(copy_source, move.function)
+    try:
+        line = blank_line(copy_source, move.function)
+    except SyntaxError as error:
+        message = f"the copy does not load: {error.msg} at {shown_path(path)}, line {error.lineno}"
+        return Outcome(file, move.function, move.title, False, message)
     if line:
         where = f"write the body of {move.function}() in {shown_path(path)}, line {line}"
         return Outcome(file, move.function, move.title, False, f"not written yet: {where}")

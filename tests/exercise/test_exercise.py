@@ -345,3 +345,27 @@ def test_the_teachers_page_names_every_move_and_quotes_the_checks_own_words():
     said = " ".join(checks.split()).replace('" "', "").replace('" f"', "")
     for words in quoted:
         assert words in said, f"docs/teaching.md quotes {words!r}, but no check says it"
+
+
+# ---- a copy that crashes, or does not parse ----------------------------------------------------
+
+
+def test_a_move_that_raises_names_the_exception_and_the_line_never_a_traceback(tmp_path):
+    command("start", "01-Login", "--into", str(tmp_path))
+    command("reset", "01-Login", "--into", str(tmp_path), "--solved")
+    copy = tmp_path / "01-Login" / "app.py"
+    mistake(copy, "callback", 'id_token = token["id_token"]', 'id_token = token["id-token"]')
+    code, text = check("01-Login", tmp_path)
+    assert code == 1
+    assert "✗ Callback (callback): after the tenant sends you back to /callback" in text
+    assert "(the app raised KeyError: 'id-token' at " in text and "app.py, line " in text
+    assert "Traceback" not in text and "2 of 3 moves done" in text
+
+
+def test_a_copy_that_does_not_parse_fails_every_move_with_the_line(tmp_path):
+    command("start", "01-Login", "--into", str(tmp_path))
+    copy = tmp_path / "01-Login" / "app.py"
+    copy.write_text(copy.read_text(encoding="utf-8") + "\ndef broken(:\n", encoding="utf-8")
+    code, text = check("01-Login", tmp_path)
+    assert code == 1 and text.count("the copy does not load: ") == 3
+    assert "Traceback" not in text
