@@ -287,11 +287,15 @@ def reset(step: Step, into: Path | None = None, move: str | None = None, *, solv
         path = copy / file
         source = path.read_text(encoding="utf-8")
         finished = solution_file(step, file).read_text(encoding="utf-8")
-        for each in moves:
-            if solved:
-                source = replace_function(source, each.function, function_source(finished, each.function))
-            else:
-                source = blank_function(source, each, step.folder)
+        try:
+            for each in moves:
+                if solved:
+                    source = replace_function(source, each.function, function_source(finished, each.function))
+                else:
+                    source = blank_function(source, each, step.folder)
+        except (ExerciseError, SyntaxError) as error:
+            again = f"`uv run python -m shared.exercise reset {step.folder}` starts the whole copy again"
+            raise ExerciseError(f"{shown_path(path)}: {error}; {again}") from error
         path.write_text(add_exercise_lines(source), encoding="utf-8")
     return copy
 
