@@ -22,6 +22,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
+from shared.pages import error_page
+
 ROOT = Path(__file__).resolve().parents[2]
 EXERCISES = ROOT / "exercises"
 
@@ -123,8 +125,6 @@ def show_blank_moves(create_app: Callable[..., Starlette]) -> Callable[..., Star
     """Wrap a copy's factory so a NotWrittenYet draws "Not written yet: MOVE" (status 501)."""
 
     def create(*args: Any, **kwargs: Any) -> Starlette:
-        from shared.pages import error_page  # the step's own error page and layout
-
         app = create_app(*args, **kwargs)
         handlers: dict[Any, Handler] = app.exception_handlers
         others = handlers[HTTPException]
