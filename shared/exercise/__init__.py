@@ -54,9 +54,9 @@ STEPS = {
         "01-Login",
         ("app.py",),
         (
-            Move("login", "Log In", "the-code"),
-            Move("callback", "Callback", "the-code"),
-            Move("logout", "Log Out", "the-code"),
+            Move("login", "Log In", "log-in"),
+            Move("callback", "Callback", "the-callback"),
+            Move("logout", "Log Out", "log-out"),
         ),
     ),
     # start_session is a move of its own: both forms end there, and it is where the password
@@ -65,10 +65,10 @@ STEPS = {
         "02-Custom-Login",
         ("app.py",),
         (
-            Move("login", "Log In with a password", "the-code"),
-            Move("signup", "Sign Up", "the-code"),
-            Move("start_session", "Start Session", "the-code"),
-            Move("login_with_google", "Log In with Google", "the-code"),
+            Move("login", "Log In with a password", "log-in"),
+            Move("signup", "Sign Up", "sign-up"),
+            Move("start_session", "Start Session", "start-session"),
+            Move("login_with_google", "Log In with Google", "log-in-with-google"),
         ),
     ),
     "03-Session-Handling": Step(
@@ -78,7 +78,7 @@ STEPS = {
             Move("callback", "Create Session", "create-session"),
             Move("check_session", "Check Session", "check-session"),
             Move("logout", "Logout", "logout"),
-            Move("backchannel_logout", "Back-channel logout", "why-deleting-the-cookie-is-not-enough"),
+            Move("backchannel_logout", "Back-channel logout", "back-channel-logout"),
         ),
     ),
 }

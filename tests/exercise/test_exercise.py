@@ -375,3 +375,19 @@ def test_a_copy_that_does_not_parse_fails_every_move_with_the_line(tmp_path):
     code, text = check("01-Login", tmp_path)
     assert code == 1 and text.count("the copy does not load: ") == 3
     assert "Traceback" not in text
+
+
+def test_every_todo_points_to_a_section_of_its_readme():
+    """The anchor in each blank's TODO is a heading of the step's README (GitHub's slugs)."""
+    import re
+
+    from shared.exercise import STEPS
+
+    for step in STEPS.values():
+        readme = (ROOT / step.folder / "README.md").read_text(encoding="utf-8")
+        slugs = {
+            re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+            for heading in re.findall(r"^#+ (.+)$", readme, re.M)
+        }
+        for move in step.moves:
+            assert move.anchor in slugs, f"{step.folder}/README.md has no section #{move.anchor}"
