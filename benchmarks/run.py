@@ -396,6 +396,125 @@ def forged_cookies(name: str, count: int, issuer: str, kid: str) -> Iterator[str
         yield f"{name}={'.'.join(_b64(part) for part in parts)}"
 
 
+# --- the session check in process -----------------------------------------------------------------
+
+
+async def _asgi_get(app: Any, state: dict[str, Any], port: int, cookie: str | None) -> int:
+    """GET / straight into the ASGI app: no socket, no HTTP parser, so what is left is the app's work."""
+    headers = [(b"host", f"localhost:{port}".encode())]
+    if cookie:
+        headers.append((b"cookie", cookie.encode()))
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": "/",
+        "raw_path": b"/",
+        "query_string": b"",
+        "root_path": "",
+        "headers": headers,
+        "client": ("127.0.0.1", 50000),
+        "server": ("localhost", port),
+        "state": dict(state),
+    }
+    status = 0
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Mapping[str, Any]) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+
+    await app(scope, receive, send)
+    return status
+
+
+async def _page_us(app: Any, state: dict[str, Any], port: int, cookie: str, seconds: float) -> float:
+    """Microseconds per logged-in GET /, over about `seconds`."""
+    count = 0
+    started = time.perf_counter()
+    while (elapsed := time.perf_counter() - started) < seconds or count == 0:
+        if await _asgi_get(app, state, port, cookie) != 200:
+            raise RuntimeError("the logged-in page did not answer 200 in process")
+        count += 1
+    return elapsed / count * 1e6
+
+
+async def _session_check_in_process(script: str, cookie: str, seconds: float, rounds: int) -> dict[str, float]:
+    """The same logged-in page, rendered by two instances of the step's app in this process: one with
+    its Check Session, one whose check answers the claims it gave once (no verification, no record
+    read). The difference is what the check costs a request. Settings come from the environment,
+    as `python <step>.py` reads them, so both share the running step's store (its SQLite file or its
+    Redis) and the cookie logged in there is valid here."""
+    from shared.check_session import CheckSessionMiddleware
+    from tests.support.steps import load_step
+
+    module = load_step(script)
+    port = int(os.environ["PORT"])
+    apps = [module.create_app(), module.create_app()]
+    checked, stubbed = apps
+    found = [m for m in stubbed.user_middleware if m.cls is CheckSessionMiddleware]
+    if not found:
+        raise RuntimeError(f"{script}: no CheckSessionMiddleware in its app")
+    real_check = found[0].kwargs["check"]
+    claims: list[Any] = []
+
+    async def answer_once(request: Any, id_token: str) -> Any:
+        if not claims:
+            claims.append(await real_check(request, id_token))
+        return claims[0]
+
+    found[0].kwargs["check"] = answer_once  # before the first request builds the middleware stack
+    lifespans = []
+    for app in apps:
+        inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        outbox: asyncio.Queue[Mapping[str, Any]] = asyncio.Queue()
+        state: dict[str, Any] = {}
+        await inbox.put({"type": "lifespan.startup"})
+        scope = {"type": "lifespan", "asgi": {"version": "3.0", "spec_version": "2.0"}, "state": state}
+        task = asyncio.create_task(app(scope, inbox.get, outbox.put))
+        if (message := await outbox.get())["type"] != "lifespan.startup.complete":
+            raise RuntimeError(f"{script} did not start in process: {message}")
+        lifespans.append((state, inbox, outbox, task))
+    with_check, without = [], []
+    for app, (state, *_) in zip(apps, lifespans, strict=True):
+        await _page_us(app, state, port, cookie, min(seconds, 0.2))  # warm: caches, templates, claims
+    for _ in range(rounds):
+        with_check.append(await _page_us(checked, lifespans[0][0], port, cookie, seconds))
+        without.append(await _page_us(stubbed, lifespans[1][0], port, cookie, seconds))
+    for _state, inbox, outbox, task in lifespans:
+        await inbox.put({"type": "lifespan.shutdown"})
+        await outbox.get()
+        await task
+    page = statistics.median(with_check)
+    return {
+        "session_page_us": round(page, 1),
+        "session_check_us": round(statistics.median(w - o for w, o in zip(with_check, without, strict=True)), 1),
+    }
+
+
+def session_check(app: App, tenant: Tenant, port: int, cookie: str, seconds: float, rounds: int) -> dict[str, float]:
+    """_session_check_in_process in a process of its own, with the running step's environment."""
+    _, env = app_command(app, tenant, port)
+    options = ["--cookie", cookie, "--seconds", str(seconds), "--rounds", str(rounds)]
+    done = subprocess.run(
+        [sys.executable, __file__, "--session-check", app.script, *options],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"session check of {app.name} in process failed:\n{done.stderr[-2000:]}")
+    figures: dict[str, float] = json.loads(done.stdout)
+    return {f"{key}_{app.name}": value for key, value in figures.items()}
+
+
 # --- the run --------------------------------------------------------------------------------------
 
 
@@ -478,6 +597,9 @@ def measure_throughput(running: dict[str, Running], seconds: float, rounds: int)
         results[f"session_ratio_{name}"] = ratio(session[name], rps)
         for baseline in BASELINES:
             results[f"vs_{baseline.name}_{name}"] = ratio(session[name], session[baseline.name])
+    for name in list(anon):
+        if f"{name}_redis" in session:
+            results[f"redis_vs_sqlite_{name}"] = ratio(session[f"{name}_redis"], session[name])
     results["anon_rps"] = round(statistics.median(x for rps in anon.values() for x in rps), 1)
     return results
 
@@ -585,6 +707,12 @@ def run(
                     r = running[app.name] = Running(app, app_server, port)
                     r.cookie = asyncio.run(session_cookie(r.url, app.cookie))
                     jwks[app.name] = tenant.stats()["jwks"] - before
+                # Each in-process check is a process of its own, with its own JWKS fetch: counted
+                # before shared_start, so jwks_fetches stays about the servers under test.
+                for app in steps:
+                    log(f"session check in process: {app.name}")
+                    r = running[app.name]
+                    results.update(session_check(app, tenant, r.port, r.cookie, seconds, rounds))
                 shared_start = tenant.stats()["jwks"]
 
                 results.update(measure_throughput(running, seconds, rounds))
@@ -646,7 +774,13 @@ def main(argv: list[str] | None = None) -> int:
         "--revocations", type=int, default=REVOCATION_TRIALS, help="logouts timed for revocation_ms (default 50)"
     )
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the JSON object to PATH")
+    parser.add_argument("--session-check", metavar="STEP", help=argparse.SUPPRESS)  # the child's mode
+    parser.add_argument("--cookie", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.session_check:
+        check = _session_check_in_process(args.session_check, args.cookie, args.seconds, args.rounds)
+        print(json.dumps(asyncio.run(check)))
+        return 0
     results = run(args.seconds, args.rounds, args.logins, args.memory_logins, args.memory_forged, args.revocations)
     text = json.dumps(results, indent=2)
     print(text)
