@@ -59,8 +59,8 @@ class RecordStore(Protocol):
     where: str  # for messages: the file or the Redis URL (without a password)
 
     async def start(self, record: SessionRecord) -> bool:
-        """Store the record; False (nothing stored) when its `sid` was ended by the tenant before
-        record.started_at."""
+        """Store the record and return True; or store nothing and return False while its `sid` is
+        remembered as ended (record.started_at, its "now", before a logout's sid_ended_until)."""
         ...
 
     async def get(self, key: str) -> SessionRecord | None: ...

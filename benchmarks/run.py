@@ -36,6 +36,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import importlib
 import json
 import os
 import platform
@@ -50,6 +51,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
+from functools import partial
 from importlib.metadata import version
 from pathlib import Path
 from typing import IO, Any
@@ -80,6 +82,7 @@ STEPS = (
 # session_ratio_cookie_redis, vs_quickstart_wrapper_redis, … and revocation_ms across two instances.
 REDIS_STEPS = tuple(replace(app, name=f"{app.name}_redis") for app in STEPS)
 REVOCATION_TRIALS = 50
+RECORD_READS = 20_000  # per store, for record_get_us_*
 QUICKSTART = App("quickstart", "benchmarks/baseline_quickstart.py", "session", baseline=True)
 NAIVE = App("naive", "benchmarks/baseline_naive.py", "id_token", baseline=True)
 BASELINES = (QUICKSTART, NAIVE)
@@ -515,6 +518,92 @@ def session_check(app: App, tenant: Tenant, port: int, cookie: str, seconds: flo
     return {f"{key}_{app.name}": value for key, value in figures.items()}
 
 
+# --- the record stores alone ---------------------------------------------------------------------
+
+
+def _records_modules() -> tuple[Any, Any]:
+    from tests.support.steps import load_step
+
+    redis_records = load_step("03-Session-Handling/redis_records.py")
+    # By the name redis_records imports it with: one SessionRecord class, not two.
+    return importlib.import_module("records"), redis_records
+
+
+async def _get_us(store: Any, key: str, count: int) -> float:
+    started = time.perf_counter()
+    for _ in range(count):
+        if await store.get(key) is None:
+            raise RuntimeError("the record vanished during the benchmark")
+    return (time.perf_counter() - started) / count * 1e6
+
+
+async def _until(condition: Callable[[], Any]) -> None:
+    """Poll `condition` (a bool, or an awaitable of one), giving the event loop a turn in between."""
+    while True:
+        result = condition()
+        if result if isinstance(result, bool) else await result:
+            return
+        await asyncio.sleep(0)
+
+
+async def _held(store: Any, key: str) -> bool:
+    return await store.get(key) is not None and key in store._cache
+
+
+async def _gone(store: Any, key: str) -> bool:
+    return await store.get(key) is None
+
+
+async def _records_figures(directory: Path, redis_url: str | None, count: int, trials: int) -> dict[str, float]:
+    """What Check Session's record read costs, per store, in process (no app, no HTTP): a read of one
+    live record, repeated. Redis twice: with this process's memory of records, and without it."""
+    records, redis_records = _records_modules()
+    now = time.time()
+    record = records.SessionRecord(secrets.token_hex(32), "sid-bench", "user-bench", now, now, now + 3600)
+    results: dict[str, float] = {}
+    sqlite = records.SqliteRecords(directory / "bench-records.sqlite3")
+    await sqlite.start(record)
+    await _get_us(sqlite, record.key, min(count, 100))
+    results["record_get_us_sqlite"] = round(await _get_us(sqlite, record.key, count), 2)
+    if not redis_url:
+        return results
+    prefix = f"bench-{secrets.token_hex(4)}"
+    cached, uncached, other = (
+        redis_records.RedisRecords(redis_url, prefix=prefix),
+        redis_records.RedisRecords(redis_url, prefix=prefix, cache_size=0),
+        redis_records.RedisRecords(redis_url, prefix=prefix),
+    )
+    try:
+        await cached.start(record)
+        await cached.get(record.key)
+        await _until(cached._trusted)  # the invalidation connection's first answer
+        await _get_us(cached, record.key, min(count, 100))
+        results["record_get_us_redis"] = round(await _get_us(cached, record.key, count), 2)
+        await _get_us(uncached, record.key, min(count, 100))
+        results["record_get_us_redis_uncached"] = round(await _get_us(uncached, record.key, count), 2)
+        # A logout on one instance, until another that held the record in memory no longer returns it.
+        times = []
+        for _ in range(trials):
+            session = replace(record, key=secrets.token_hex(32))
+            await other.start(session)
+            await _until(partial(_held, cached, session.key))
+            started = time.perf_counter()
+            await other.end(session.key)
+            await _until(partial(_gone, cached, session.key))
+            times.append((time.perf_counter() - started) * 1000)
+        times.sort()
+        results["record_revocation_ms_p50"] = round(statistics.median(times), 3)
+        results["record_revocation_ms"] = round(times[max(0, int(len(times) * 0.95) - 1)], 3)
+    finally:
+        for store in (cached, uncached, other):
+            await store.aclose()
+    return results
+
+
+def measure_records(directory: Path, redis_url: str | None, count: int, trials: int) -> dict[str, float]:
+    return asyncio.run(_records_figures(directory, redis_url, count, trials))
+
+
 # --- the run --------------------------------------------------------------------------------------
 
 
@@ -638,8 +727,9 @@ async def revocation_latencies(first: Running, second: Running, trials: int) -> 
                 started = time.perf_counter()
                 # Log Out, not following the redirect to the tenant: its SSO session stays for the next trial.
                 await client.get(f"{first.url}/logout", headers=stolen)
-                # Revocation is synchronous (the record is gone before Log Out answers): the first try
-                # should already be refused. Up to 1,000 tries shows it if it were not.
+                # The record is gone from Redis before Log Out answers; the second instance's memory
+                # of it goes when Redis's report of the change arrives. Up to 1,000 tries show how long
+                # that takes.
                 for _ in range(1000):
                     if 'id="btn-logout"' not in (await client.get(f"{second.url}/", headers=stolen)).text:
                         break
@@ -715,6 +805,8 @@ def run(
                     results.update(session_check(app, tenant, r.port, r.cookie, seconds, rounds))
                 shared_start = tenant.stats()["jwks"]
 
+                log("record stores alone")
+                results.update(measure_records(Path(state_dir), redis_url, RECORD_READS, revocation_trials))
                 results.update(measure_throughput(running, seconds, rounds))
                 log("logins")
                 results.update(measure_logins(running, login_rounds, seconds))
@@ -776,7 +868,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the JSON object to PATH")
     parser.add_argument("--session-check", metavar="STEP", help=argparse.SUPPRESS)  # the child's mode
     parser.add_argument("--cookie", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--records-only",
+        action="store_true",
+        help="only the record stores' figures (record_get_us_*, record_revocation_ms): no apps, no tenant",
+    )
     args = parser.parse_args(argv)
+    if args.records_only:
+        with tempfile.TemporaryDirectory(prefix="bench-records-") as directory, redis_server(Path(directory)) as url:
+            figures = measure_records(Path(directory), url, RECORD_READS, args.revocations)
+        print(json.dumps(figures, indent=2))
+        return 0
     if args.session_check:
         check = _session_check_in_process(args.session_check, args.cookie, args.seconds, args.rounds)
         print(json.dumps(asyncio.run(check)))

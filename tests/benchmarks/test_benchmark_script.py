@@ -12,7 +12,16 @@ ROOT = Path(__file__).resolve().parents[2]
 # CI installs redis-server; elsewhere the *_redis rows and revocation_ms are skipped with a note.
 STEPS = ("cookie", "wrapper", "cookie_redis", "wrapper_redis") if redis_server_path() else ("cookie", "wrapper")
 REDIS_FIGURES = (
-    {"revocation_ms", "revocation_ms_p50", "redis_vs_sqlite_cookie", "redis_vs_sqlite_wrapper"}
+    {
+        "revocation_ms",
+        "revocation_ms_p50",
+        "redis_vs_sqlite_cookie",
+        "redis_vs_sqlite_wrapper",
+        "record_get_us_redis",
+        "record_get_us_redis_uncached",
+        "record_revocation_ms",
+        "record_revocation_ms_p50",
+    }
     if redis_server_path()
     else set()
 )
@@ -25,6 +34,7 @@ FIGURES = {
     "jwks_fetches",
     "cold_start_ms",
     "logins_per_s_8",
+    "record_get_us_sqlite",
     *(f"session_rps_{name}" for name in (*STEPS, *BASELINES)),
     *(f"anon_rps_{step}" for step in STEPS),
     *(f"session_ratio_{step}" for step in STEPS),  # a figure (page sizes differ), not a target
