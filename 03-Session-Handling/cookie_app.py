@@ -118,7 +118,10 @@ async def callback(request: Request) -> Response:
     now = ctx.clock()
     ends = min(now + ctx.settings.session_absolute_timeout, claims["exp"])  # never past the exp
     record = SessionRecord(session_key(id_token), claims.get("sid"), claims["sub"], now, now, ends)
-    await session_handling(request).records.start(record)
+    if not await session_handling(request).records.start(record):
+        # The tenant already ended this login's tenant session (a logout token came for its sid):
+        # a late callback, from a tab opened before that logout, must not start a session.
+        raise LoginError(ENDED_ELSEWHERE, status=401, title="Login refused")
     response = RedirectResponse("/", status_code=303)
     store_id_token(request, response, id_token)
     return response
@@ -220,6 +223,10 @@ async def logout(request: Request) -> Response:
 
 
 LOG_IN_AGAIN = "Log In could sign you straight back in."
+ENDED_ELSEWHERE = (
+    "This login belongs to a tenant session that has already ended: you logged out of it, here or "
+    "in another app. Log in again."
+)
 NO_PROVIDER_LOGOUT = (
     "You are logged out of this app. The identity provider offers no logout endpoint (its "
     f"discovery document has no end_session_endpoint), so your session there may still be active: "
@@ -243,10 +250,17 @@ async def backchannel_logout(request: Request) -> Response:
     except TokenError as error:
         return refused(str(error))
     records = session_handling(request).records
-    until = claims["iat"] + LOGOUT_TOKEN_MAX_AGE + ctx.settings.leeway
-    if not await records.first_use_of(claims["jti"], until):
+    # One step: the jti recorded, the sessions ended, and their sid remembered as ended for as long
+    # as one of its sessions could have lived. A store error changes nothing, so a retry works.
+    ended = await records.end_by_logout_token(
+        jti=claims["jti"],
+        jti_until=claims["iat"] + LOGOUT_TOKEN_MAX_AGE + ctx.settings.leeway,
+        sid=claims.get("sid"),
+        sub=claims.get("sub"),
+        sid_ended_until=ctx.clock() + ctx.settings.session_absolute_timeout,
+    )
+    if not ended:
         return refused("This logout token was already used.")
-    await records.end_matching(sid=claims.get("sid"), sub=claims.get("sub"))
     return Response(status_code=200, headers=NO_STORE)
 
 
@@ -258,6 +272,7 @@ def refused(description: str) -> Response:
 
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or load_settings()
+    records = open_records(settings.session_store_url, settings.state_dir)
     routes = [
         Route("/", homepage),
         Route("/login", login),
@@ -275,9 +290,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
         check_session=check_session,
         erase_id_token=erase_id_token,
         any_host=["/backchannel-logout"],  # the tenant calls it, on whatever host name it knows
+        on_shutdown=[records.aclose],
     )
     app.state.session_handling = SessionHandling(
-        records=open_records(settings.session_store_url, settings.state_dir),
+        records=records,
         variant="plain cookie",
         holds="the id_token itself: a JWT signed by the tenant, verified again on every request",
         cookie=cookie_name(ID_TOKEN_COOKIE, secure=settings.https),

@@ -36,6 +36,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import importlib
 import json
 import os
 import platform
@@ -50,6 +51,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
+from functools import partial
 from importlib.metadata import version
 from pathlib import Path
 from typing import IO, Any
@@ -80,6 +82,7 @@ STEPS = (
 # session_ratio_cookie_redis, vs_quickstart_wrapper_redis, … and revocation_ms across two instances.
 REDIS_STEPS = tuple(replace(app, name=f"{app.name}_redis") for app in STEPS)
 REVOCATION_TRIALS = 50
+RECORD_READS = 20_000  # per store, for record_get_us_*
 QUICKSTART = App("quickstart", "benchmarks/baseline_quickstart.py", "session", baseline=True)
 NAIVE = App("naive", "benchmarks/baseline_naive.py", "id_token", baseline=True)
 BASELINES = (QUICKSTART, NAIVE)
@@ -396,6 +399,211 @@ def forged_cookies(name: str, count: int, issuer: str, kid: str) -> Iterator[str
         yield f"{name}={'.'.join(_b64(part) for part in parts)}"
 
 
+# --- the session check in process -----------------------------------------------------------------
+
+
+async def _asgi_get(app: Any, state: dict[str, Any], port: int, cookie: str | None) -> int:
+    """GET / straight into the ASGI app: no socket, no HTTP parser, so what is left is the app's work."""
+    headers = [(b"host", f"localhost:{port}".encode())]
+    if cookie:
+        headers.append((b"cookie", cookie.encode()))
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": "/",
+        "raw_path": b"/",
+        "query_string": b"",
+        "root_path": "",
+        "headers": headers,
+        "client": ("127.0.0.1", 50000),
+        "server": ("localhost", port),
+        "state": dict(state),
+    }
+    status = 0
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Mapping[str, Any]) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+
+    await app(scope, receive, send)
+    return status
+
+
+async def _page_us(app: Any, state: dict[str, Any], port: int, cookie: str, seconds: float) -> float:
+    """Microseconds per logged-in GET /, over about `seconds`."""
+    count = 0
+    started = time.perf_counter()
+    while (elapsed := time.perf_counter() - started) < seconds or count == 0:
+        if await _asgi_get(app, state, port, cookie) != 200:
+            raise RuntimeError("the logged-in page did not answer 200 in process")
+        count += 1
+    return elapsed / count * 1e6
+
+
+async def _session_check_in_process(script: str, cookie: str, seconds: float, rounds: int) -> dict[str, float]:
+    """The same logged-in page, rendered by two instances of the step's app in this process: one with
+    its Check Session, one whose check answers the claims it gave once (no verification, no record
+    read). The difference is what the check costs a request. Settings come from the environment,
+    as `python <step>.py` reads them, so both share the running step's store (its SQLite file or its
+    Redis) and the cookie logged in there is valid here."""
+    from shared.check_session import CheckSessionMiddleware
+    from tests.support.steps import load_step
+
+    module = load_step(script)
+    port = int(os.environ["PORT"])
+    apps = [module.create_app(), module.create_app()]
+    checked, stubbed = apps
+    found = [m for m in stubbed.user_middleware if m.cls is CheckSessionMiddleware]
+    if not found:
+        raise RuntimeError(f"{script}: no CheckSessionMiddleware in its app")
+    real_check = found[0].kwargs["check"]
+    claims: list[Any] = []
+
+    async def answer_once(request: Any, id_token: str) -> Any:
+        if not claims:
+            claims.append(await real_check(request, id_token))
+        return claims[0]
+
+    found[0].kwargs["check"] = answer_once  # before the first request builds the middleware stack
+    lifespans = []
+    for app in apps:
+        inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        outbox: asyncio.Queue[Mapping[str, Any]] = asyncio.Queue()
+        state: dict[str, Any] = {}
+        await inbox.put({"type": "lifespan.startup"})
+        scope = {"type": "lifespan", "asgi": {"version": "3.0", "spec_version": "2.0"}, "state": state}
+        task = asyncio.create_task(app(scope, inbox.get, outbox.put))
+        if (message := await outbox.get())["type"] != "lifespan.startup.complete":
+            raise RuntimeError(f"{script} did not start in process: {message}")
+        lifespans.append((state, inbox, outbox, task))
+    with_check, without = [], []
+    for app, (state, *_) in zip(apps, lifespans, strict=True):
+        await _page_us(app, state, port, cookie, min(seconds, 0.2))  # warm: caches, templates, claims
+    for _ in range(rounds):
+        with_check.append(await _page_us(checked, lifespans[0][0], port, cookie, seconds))
+        without.append(await _page_us(stubbed, lifespans[1][0], port, cookie, seconds))
+    for _state, inbox, outbox, task in lifespans:
+        await inbox.put({"type": "lifespan.shutdown"})
+        await outbox.get()
+        await task
+    page = statistics.median(with_check)
+    return {
+        "session_page_us": round(page, 1),
+        "session_check_us": round(statistics.median(w - o for w, o in zip(with_check, without, strict=True)), 1),
+    }
+
+
+def session_check(app: App, tenant: Tenant, port: int, cookie: str, seconds: float, rounds: int) -> dict[str, float]:
+    """_session_check_in_process in a process of its own, with the running step's environment."""
+    _, env = app_command(app, tenant, port)
+    options = ["--cookie", cookie, "--seconds", str(seconds), "--rounds", str(rounds)]
+    done = subprocess.run(
+        [sys.executable, __file__, "--session-check", app.script, *options],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"session check of {app.name} in process failed:\n{done.stderr[-2000:]}")
+    figures: dict[str, float] = json.loads(done.stdout)
+    return {f"{key}_{app.name}": value for key, value in figures.items()}
+
+
+# --- the record stores alone ---------------------------------------------------------------------
+
+
+def _records_modules() -> tuple[Any, Any]:
+    from tests.support.steps import load_step
+
+    redis_records = load_step("03-Session-Handling/redis_records.py")
+    # By the name redis_records imports it with: one SessionRecord class, not two.
+    return importlib.import_module("records"), redis_records
+
+
+async def _get_us(store: Any, key: str, count: int) -> float:
+    started = time.perf_counter()
+    for _ in range(count):
+        if await store.get(key) is None:
+            raise RuntimeError("the record vanished during the benchmark")
+    return (time.perf_counter() - started) / count * 1e6
+
+
+async def _until(condition: Callable[[], Any]) -> None:
+    """Poll `condition` (a bool, or an awaitable of one), giving the event loop a turn in between."""
+    while True:
+        result = condition()
+        if result if isinstance(result, bool) else await result:
+            return
+        await asyncio.sleep(0)
+
+
+async def _held(store: Any, key: str) -> bool:
+    return await store.get(key) is not None and key in store._cache
+
+
+async def _gone(store: Any, key: str) -> bool:
+    return await store.get(key) is None
+
+
+async def _records_figures(directory: Path, redis_url: str | None, count: int, trials: int) -> dict[str, float]:
+    """What Check Session's record read costs, per store, in process (no app, no HTTP): a read of one
+    live record, repeated. Redis twice: with this process's memory of records, and without it."""
+    records, redis_records = _records_modules()
+    now = time.time()
+    record = records.SessionRecord(secrets.token_hex(32), "sid-bench", "user-bench", now, now, now + 3600)
+    results: dict[str, float] = {}
+    sqlite = records.SqliteRecords(directory / "bench-records.sqlite3")
+    await sqlite.start(record)
+    await _get_us(sqlite, record.key, min(count, 100))
+    results["record_get_us_sqlite"] = round(await _get_us(sqlite, record.key, count), 2)
+    if not redis_url:
+        return results
+    prefix = f"bench-{secrets.token_hex(4)}"
+    cached, uncached, other = (
+        redis_records.RedisRecords(redis_url, prefix=prefix),
+        redis_records.RedisRecords(redis_url, prefix=prefix, cache_size=0),
+        redis_records.RedisRecords(redis_url, prefix=prefix),
+    )
+    try:
+        await cached.start(record)
+        await cached.get(record.key)
+        await _until(cached._trusted)  # the invalidation connection's first answer
+        await _get_us(cached, record.key, min(count, 100))
+        results["record_get_us_redis"] = round(await _get_us(cached, record.key, count), 2)
+        await _get_us(uncached, record.key, min(count, 100))
+        results["record_get_us_redis_uncached"] = round(await _get_us(uncached, record.key, count), 2)
+        # A logout on one instance, until another that held the record in memory no longer returns it.
+        times = []
+        for _ in range(trials):
+            session = replace(record, key=secrets.token_hex(32))
+            await other.start(session)
+            await _until(partial(_held, cached, session.key))
+            started = time.perf_counter()
+            await other.end(session.key)
+            await _until(partial(_gone, cached, session.key))
+            times.append((time.perf_counter() - started) * 1000)
+        times.sort()
+        results["record_revocation_ms_p50"] = round(statistics.median(times), 3)
+        results["record_revocation_ms"] = round(times[max(0, int(len(times) * 0.95) - 1)], 3)
+    finally:
+        for store in (cached, uncached, other):
+            await store.aclose()
+    return results
+
+
+def measure_records(directory: Path, redis_url: str | None, count: int, trials: int) -> dict[str, float]:
+    return asyncio.run(_records_figures(directory, redis_url, count, trials))
+
+
 # --- the run --------------------------------------------------------------------------------------
 
 
@@ -478,6 +686,9 @@ def measure_throughput(running: dict[str, Running], seconds: float, rounds: int)
         results[f"session_ratio_{name}"] = ratio(session[name], rps)
         for baseline in BASELINES:
             results[f"vs_{baseline.name}_{name}"] = ratio(session[name], session[baseline.name])
+    for name in list(anon):
+        if f"{name}_redis" in session:
+            results[f"redis_vs_sqlite_{name}"] = ratio(session[f"{name}_redis"], session[name])
     results["anon_rps"] = round(statistics.median(x for rps in anon.values() for x in rps), 1)
     return results
 
@@ -516,8 +727,9 @@ async def revocation_latencies(first: Running, second: Running, trials: int) -> 
                 started = time.perf_counter()
                 # Log Out, not following the redirect to the tenant: its SSO session stays for the next trial.
                 await client.get(f"{first.url}/logout", headers=stolen)
-                # Revocation is synchronous (the record is gone before Log Out answers): the first try
-                # should already be refused. Up to 1,000 tries shows it if it were not.
+                # The record is gone from Redis before Log Out answers; the second instance's memory
+                # of it goes when Redis's report of the change arrives. Up to 1,000 tries show how long
+                # that takes.
                 for _ in range(1000):
                     if 'id="btn-logout"' not in (await client.get(f"{second.url}/", headers=stolen)).text:
                         break
@@ -585,8 +797,16 @@ def run(
                     r = running[app.name] = Running(app, app_server, port)
                     r.cookie = asyncio.run(session_cookie(r.url, app.cookie))
                     jwks[app.name] = tenant.stats()["jwks"] - before
+                # Each in-process check is a process of its own, with its own JWKS fetch: counted
+                # before shared_start, so jwks_fetches stays about the servers under test.
+                for app in steps:
+                    log(f"session check in process: {app.name}")
+                    r = running[app.name]
+                    results.update(session_check(app, tenant, r.port, r.cookie, seconds, rounds))
                 shared_start = tenant.stats()["jwks"]
 
+                log("record stores alone")
+                results.update(measure_records(Path(state_dir), redis_url, RECORD_READS, revocation_trials))
                 results.update(measure_throughput(running, seconds, rounds))
                 log("logins")
                 results.update(measure_logins(running, login_rounds, seconds))
@@ -646,7 +866,23 @@ def main(argv: list[str] | None = None) -> int:
         "--revocations", type=int, default=REVOCATION_TRIALS, help="logouts timed for revocation_ms (default 50)"
     )
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the JSON object to PATH")
+    parser.add_argument("--session-check", metavar="STEP", help=argparse.SUPPRESS)  # the child's mode
+    parser.add_argument("--cookie", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--records-only",
+        action="store_true",
+        help="only the record stores' figures (record_get_us_*, record_revocation_ms): no apps, no tenant",
+    )
     args = parser.parse_args(argv)
+    if args.records_only:
+        with tempfile.TemporaryDirectory(prefix="bench-records-") as directory, redis_server(Path(directory)) as url:
+            figures = measure_records(Path(directory), url, RECORD_READS, args.revocations)
+        print(json.dumps(figures, indent=2))
+        return 0
+    if args.session_check:
+        check = _session_check_in_process(args.session_check, args.cookie, args.seconds, args.rounds)
+        print(json.dumps(asyncio.run(check)))
+        return 0
     results = run(args.seconds, args.rounds, args.logins, args.memory_logins, args.memory_forged, args.revocations)
     text = json.dumps(results, indent=2)
     print(text)

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import ssl
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from pathlib import Path
 
 import httpx2
@@ -43,12 +43,14 @@ def build_app(
     check_session: CheckSession,
     erase_id_token: EraseIdToken,
     any_host: Sequence[str] = (),
+    on_shutdown: Sequence[Callable[[], Awaitable[None]]] = (),
 ) -> Starlette:
     """A step's Starlette app: its routes and its Check Session (run once per request), wired in view.
 
     `signed_cookie` names the step's SessionMiddleware cookie (the login in progress; the wrapper
     variant's id_token): each step has its own, so two steps in one browser never read each other's.
     `any_host`: paths a server calls (step 03's back-channel logout), answered on any host name.
+    `on_shutdown`: what the step closes when the app stops (step 03's session records).
     """
     protect_logs()  # the callback URL's code and the PKCE verifier never reach a log
     signed = cookie_name(signed_cookie, secure=settings.https)
@@ -64,6 +66,8 @@ def build_app(
             warming = asyncio.create_task(_warm_up(ctx.provider))
             yield
             warming.cancel()
+            for close in on_shutdown:
+                await close()
 
     app = Starlette(
         routes=[*routes, Mount("/static", StaticFiles(directory=STATIC), name="static")],

@@ -298,7 +298,7 @@ def test_a_redis_that_does_not_answer_is_a_503_naming_it_never_a_session_accepte
     with start(variant, session_store_url=dead) as broken:
         page = httpx2.get(f"{broken.url}/", headers={"cookie": cookie})
         assert page.status_code == 503, page.text
-        assert "session store" in page.text and "Redis at 127.0.0.1" in page.text
+        assert "session records" in page.text and "Redis at 127.0.0.1" in page.text
         assert 'id="btn-logout"' not in page.text
         assert httpx2.get(f"{broken.url}/").status_code == 200  # no session to check: pages still serve
 
@@ -370,3 +370,16 @@ def test_a_logout_token_for_several_audiences_without_azp_is_refused(start, vari
         assert answer.status_code == 400, answer.text
         assert "logout token" in answer.json()["error_description"]
         assert logged_in(step, cookie)
+
+
+def test_a_login_into_a_tenant_session_ended_by_a_logout_token_is_refused(start, variant, http, tenant):
+    """For a provider that still answers from a tenant session it announced as ended: the app refuses
+    to start a session of that sid (here the test's own logout token leaves the tenant session alive)."""
+    with start(variant) as step:
+        log_in(http, step)
+        sid = session_sid(http, step)
+        assert post_logout_token(step, logout_token(tenant, sid=sid)).status_code == 200
+        again = http.get(f"{step.url}/login", follow_redirects=True)  # single sign-on: the same sid
+        assert again.status_code == 401, again.text
+        assert "tenant session that has already ended" in again.text
+        assert not shows_logged_in(http.get(f"{step.url}/").text)

@@ -1,0 +1,282 @@
+"""RedisRecords beyond the shared contract: its memory of records (kept honest by CLIENT TRACKING),
+its atomic steps under concurrency, and a Redis that is dead or frozen. Each test runs instances
+that share one real redis-server, as several app processes would."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import os
+import signal
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import pytest
+import redis.asyncio as redis
+
+from tests.support.redis_server import running_redis
+from tests.support.servers import free_port
+from tests.support.steps import load_step
+
+redis_records = load_step("03-Session-Handling/redis_records.py")
+records = importlib.import_module("records")  # the module redis_records itself imports
+
+NOW = time.time()
+HOUR = 3600.0
+
+
+def record(sid: str | None = "sid-1", sub: str = "user-1", *, at: float = NOW) -> Any:
+    return records.SessionRecord(uuid.uuid4().hex, sid, sub, at, at, at + 8 * HOUR)
+
+
+@contextlib.asynccontextmanager
+async def instances(url: str, count: int = 2, **options: Any) -> AsyncIterator[list[Any]]:
+    """`count` RedisRecords sharing one prefix (one app, several processes), closed at the end."""
+    prefix = f"test-{uuid.uuid4().hex}"
+    stores = [redis_records.RedisRecords(url, prefix=prefix, **options) for _ in range(count)]
+    try:
+        yield stores
+    finally:
+        for store in stores:
+            await store.aclose()
+
+
+def count_reads(store: Any) -> list[int]:
+    """Counts the reads that reach Redis (the memory is what does not)."""
+    reads = [0]
+    real = store.redis.hgetall
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        reads[0] += 1
+        return real(*args, **kwargs)
+
+    store.redis.hgetall = counting
+    return reads
+
+
+async def until(condition: Callable[[], Awaitable[bool] | bool], within: float) -> float:
+    """Poll every millisecond; the seconds it took, or fail after `within`."""
+    started = time.monotonic()
+    while True:
+        result = condition()
+        if not isinstance(result, bool):
+            result = await result
+        if result:
+            return time.monotonic() - started
+        assert time.monotonic() - started < within, f"not within {within} s"
+        await asyncio.sleep(0.001)
+
+
+async def _is_none(store: Any, session: Any) -> bool:
+    return await store.get(session.key) is None
+
+
+async def cached(store: Any, session: Any) -> None:
+    """Read `session` on `store` until its memory holds it, and prove the next read needs no Redis."""
+    await store.get(session.key)  # starts the invalidation connection
+    await until(store._trusted, within=3)
+    assert await store.get(session.key) == session
+    reads = count_reads(store)
+    assert await store.get(session.key) == session
+    assert reads[0] == 0
+
+
+def test_a_logout_on_one_instance_reaches_another_instances_memory_within_50_ms(redis_url):
+    async def main():
+        async with instances(redis_url) as (a, b):
+            session = record()
+            assert await a.start(session)
+            await cached(b, session)
+            await a.end(session.key)
+            await until(lambda: _is_none(b, session), within=0.05)
+
+    asyncio.run(main())
+
+
+def test_a_back_channel_logout_on_one_instance_reaches_another_instances_memory(redis_url):
+    async def main():
+        async with instances(redis_url) as (a, b):
+            session = record("sid-9")
+            assert await a.start(session)
+            await cached(b, session)
+            assert await a.end_by_logout_token(
+                jti="j", jti_until=NOW + 120, sid="sid-9", sub="u", sid_ended_until=NOW + HOUR
+            )
+            await until(lambda: _is_none(b, session), within=0.05)
+
+    asyncio.run(main())
+
+
+def test_a_touch_on_one_instance_is_seen_by_another_that_had_the_record_in_memory(redis_url):
+    async def main():
+        async with instances(redis_url) as (a, b):
+            session = record()
+            assert await a.start(session)
+            await cached(b, session)
+            await a.touch(session, NOW + 90)
+
+            async def touched() -> bool:
+                return (await b.get(session.key)).last_used_at == NOW + 90
+
+            await until(touched, within=0.05)
+
+    asyncio.run(main())
+
+
+def test_while_the_invalidation_connection_is_re_made_a_revoked_record_is_never_served(redis_url):
+    async def main():
+        async with instances(redis_url) as (a, b):
+            session = record()
+            assert await a.start(session)
+            await cached(b, session)
+            killed = b.link_id
+            killer = redis.Redis.from_url(redis_url)
+            await killer.client_kill_filter(_id=str(killed))
+            await a.end(session.key)  # while B has no reports
+            # Every read until the new connection is up, and after, finds the session ended.
+            while b.link_id in (None, killed):
+                assert await b.get(session.key) is None
+                await asyncio.sleep(0.001)
+            assert await b.get(session.key) is None
+            await killer.aclose()
+            # And the memory works again on the new connection.
+            again = record()
+            assert await a.start(again)
+            await cached(b, again)
+            await a.end(again.key)
+            await until(lambda: _is_none(b, again), within=0.05)
+
+    asyncio.run(main())
+
+
+def test_a_record_is_never_served_from_memory_past_its_expires_at(redis_url):
+    async def main():
+        clock = [NOW]
+        async with instances(redis_url, clock=lambda: clock[0]) as (a, b):
+            session = record()
+            assert await a.start(session)
+            await cached(b, session)
+            reads = count_reads(b)
+            clock[0] = session.expires_at
+            await b.get(session.key)
+            assert reads[0] == 1  # read from Redis, whose own expiry (EXPIREAT) is the authority
+
+    asyncio.run(main())
+
+
+def test_the_memory_is_bounded_least_recently_used_first(redis_url):
+    async def main():
+        async with instances(redis_url, cache_size=2) as (a, b):
+            sessions = [record() for _ in range(3)]
+            for each in sessions:
+                assert await a.start(each)
+            await cached(b, sessions[0])
+            await cached(b, sessions[1])
+            await b.get(sessions[0].key)  # the first is now the most recently used
+            await cached(b, sessions[2])
+            assert list(b._cache) == [sessions[0].key, sessions[2].key]
+
+    asyncio.run(main())
+
+
+def test_with_no_memory_every_read_goes_to_redis(redis_url):
+    async def main():
+        async with instances(redis_url, cache_size=0) as (a, b):
+            session = record()
+            assert await a.start(session)
+            reads = count_reads(b)
+            for _ in range(3):
+                assert await b.get(session.key) == session
+            assert reads[0] == 3
+            assert b.link_id is None
+
+    asyncio.run(main())
+
+
+def test_logins_racing_back_channel_logouts_of_their_sid_never_outlive_them(redis_url):
+    async def main():
+        async with instances(redis_url) as (a, b):
+            outcomes = set()
+            for i in range(300):
+                sid = f"race-{i}"
+                login = record(sid)
+                logout = b.end_by_logout_token(
+                    jti=f"j-{i}", jti_until=NOW + 120, sid=sid, sub="u", sid_ended_until=NOW + HOUR
+                )
+                calls = [a.start(login), logout] if i % 2 else [logout, a.start(login)]
+                results = await asyncio.gather(*calls)
+                started = results[0] if i % 2 else results[1]
+                outcomes.add(started)
+                assert await a.get(login.key) is None
+                assert await b.get(login.key) is None
+            assert outcomes == {True, False}  # both orders happened
+
+    asyncio.run(main())
+
+
+def test_a_redis_failure_inside_the_logout_step_leaves_the_token_unused(redis_url):
+    async def main():
+        async with instances(redis_url, count=1) as (store,):
+            session = record("sid-1")
+            assert await store.start(session)
+            raw = redis.Redis.from_url(redis_url, decode_responses=True)
+            index = f"{store.prefix}:sid:sid-1"
+            # A sid index of the wrong type makes the script fail after its first reads.
+            await raw.delete(index)
+            await raw.set(index, "not a set")
+            args = dict(jti="j", jti_until=NOW + 120, sid="sid-1", sub="u", sid_ended_until=NOW + HOUR)
+            with pytest.raises(records.StoreUnavailable):
+                await store.end_by_logout_token(**args)
+            assert await raw.exists(f"{store.prefix}:jti:j", f"{store.prefix}:ended-sid:sid-1") == 0
+            await raw.delete(index)
+            await raw.sadd(index, session.key)
+            await raw.aclose()
+            assert await store.end_by_logout_token(**args) is True  # the tenant's retry
+            assert await store.get(session.key) is None
+
+    asyncio.run(main())
+
+
+def test_a_dead_redis_is_unavailable_within_the_socket_timeout():
+    async def main():
+        store = redis_records.RedisRecords(f"redis://127.0.0.1:{free_port()}/0")
+        started = time.monotonic()
+        with pytest.raises(records.StoreUnavailable):
+            await store.get("any")
+        assert time.monotonic() - started < 1.5
+        await store.aclose()
+
+    asyncio.run(main())
+
+
+def test_a_frozen_redis_is_unavailable_within_two_seconds_even_for_a_record_in_memory(tmp_path):
+    with running_redis(tmp_path) as url:
+
+        async def main():
+            info = await redis.Redis.from_url(url).info("server")
+            pid = int(info["process_id"])
+            async with instances(url) as (a, b):
+                session = record()
+                assert await a.start(session)
+                await cached(b, session)
+                os.kill(pid, signal.SIGSTOP)
+                try:
+                    frozen = time.monotonic()
+                    while True:
+                        asked = time.monotonic()
+                        try:
+                            assert await b.get(session.key) == session
+                        except records.StoreUnavailable:
+                            assert time.monotonic() - asked < 1.5
+                            break
+                        await asyncio.sleep(0.01)
+                    assert time.monotonic() - frozen < 2.0
+                    with pytest.raises(records.StoreUnavailable):
+                        await b.get(record().key)  # and one it never had
+                finally:
+                    os.kill(pid, signal.SIGCONT)
+
+        asyncio.run(main())
