@@ -12,6 +12,7 @@ import contextlib
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import httpx2
 import pytest
@@ -28,6 +29,9 @@ from shared.dev_tenant.backchannel import EVENT, LOGOUT_TOKEN_TTL, is_loopback
 from shared.dev_tenant.models import SSO_TTL
 from tests.support.pages import log_out
 from tests.support.servers import free_port, serve
+
+if TYPE_CHECKING:
+    from tests.conftest import RunningTenant
 
 from .conftest import ISSUER, authorize_params, exchange, login, query
 from .test_faults import parts
@@ -517,10 +521,10 @@ def test_outside_tests_nothing_is_recorded_and_no_hooks_exist(state_dir, secret,
 # ---- the issue's offline demonstration, with step 03's real apps -------------------------------------
 
 
-def test_log_out_of_one_step_03_variant_and_the_others_next_page_is_logged_out(state_dir):
-    """Cookie variant and wrapper side by side, one browser logged in to both: Log Out of one, and the
-    tenant's logout token ends the other's session too (its /backchannel-logout)."""
-    from tests.conftest import hosted_login, running_tenant
+@contextlib.contextmanager
+def both_step_03_variants(state_dir) -> Iterator[tuple[RunningTenant, httpx2.Client, dict[str, str]]]:
+    """A tenant, one browser, and step 03's two variants served against it: (tenant, browser, urls)."""
+    from tests.conftest import running_tenant
     from tests.support.steps import load_step
 
     with running_tenant(state_dir) as tenant, httpx2.Client(timeout=10) as browser:
@@ -530,40 +534,42 @@ def test_log_out_of_one_step_03_variant_and_the_others_next_page_is_logged_out(s
                 port = free_port()
                 app = load_step(f"03-Session-Handling/{name}.py").create_app(tenant.settings_for(port))
                 steps[name] = apps.enter_context(serve(app, port)).replace("127.0.0.1", "localhost")
-            first = hosted_login(browser, steps["cookie_app"], DEMO_EMAIL, DEMO_PASSWORD)
-            second = browser.get(f"{steps['wrapper_app']}/login", follow_redirects=True)  # single sign-on
-            assert 'id="btn-logout"' in first.text and 'id="btn-logout"' in second.text, second.text
-            assert tenant.tenant.sent_logout_tokens == []
+            yield tenant, browser, steps
 
-            log_out(browser, steps["cookie_app"], follow_redirects=True)  # Log Out of the cookie variant
-            # The tenant sends once the browser has its answer: a person clicking over is slower than this.
-            deadline = time.monotonic() + 5
-            while len(tenant.tenant.sent_logout_tokens) < 2 and time.monotonic() < deadline:
-                time.sleep(0.02)
-            sent = {s.url: s.status_code for s in tenant.tenant.sent_logout_tokens}
-            assert sent == {f"{url}/backchannel-logout": 200 for url in steps.values()}
-            assert 'id="btn-login"' in browser.get(f"{steps['wrapper_app']}/").text  # the other's next page
+
+def test_log_out_of_one_step_03_variant_and_the_others_next_page_is_logged_out(state_dir):
+    """Cookie variant and wrapper side by side, one browser logged in to both: Log Out of one, and the
+    tenant's logout token ends the other's session too (its /backchannel-logout)."""
+    from tests.conftest import hosted_login
+
+    with both_step_03_variants(state_dir) as (tenant, browser, steps):
+        first = hosted_login(browser, steps["cookie_app"], DEMO_EMAIL, DEMO_PASSWORD)
+        second = browser.get(f"{steps['wrapper_app']}/login", follow_redirects=True)  # single sign-on
+        assert 'id="btn-logout"' in first.text and 'id="btn-logout"' in second.text, second.text
+        assert tenant.tenant.sent_logout_tokens == []
+
+        log_out(browser, steps["cookie_app"], follow_redirects=True)  # Log Out of the cookie variant
+        # The tenant sends once the browser has its answer: a person clicking over is slower than this.
+        deadline = time.monotonic() + 5
+        while len(tenant.tenant.sent_logout_tokens) < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        sent = {s.url: s.status_code for s in tenant.tenant.sent_logout_tokens}
+        assert sent == {f"{url}/backchannel-logout": 200 for url in steps.values()}
+        assert 'id="btn-login"' in browser.get(f"{steps['wrapper_app']}/").text  # the other's next page
 
 
 def test_a_login_answered_before_a_logout_cannot_finish_after_it(state_dir):
     """Issue #20's escape: a second tab's Log In gets a code from the tenant session, Log Out of the
     first app ends that session, then the second tab's callback arrives. It must not log in."""
-    from tests.conftest import hosted_login, running_tenant
-    from tests.support.steps import load_step
+    from tests.conftest import hosted_login
 
-    with running_tenant(state_dir) as tenant, httpx2.Client(timeout=10) as browser:
-        with contextlib.ExitStack() as apps:
-            steps = {}
-            for name in ("cookie_app", "wrapper_app"):
-                port = free_port()
-                app = load_step(f"03-Session-Handling/{name}.py").create_app(tenant.settings_for(port))
-                steps[name] = apps.enter_context(serve(app, port)).replace("127.0.0.1", "localhost")
-            hosted_login(browser, steps["cookie_app"], DEMO_EMAIL, DEMO_PASSWORD)
-            to_tenant = browser.get(f"{steps['wrapper_app']}/login")  # the second tab's Log In ...
-            to_callback = browser.get(to_tenant.headers["location"])  # ... answered from the tenant session
-            assert to_callback.status_code in (302, 303) and "code=" in to_callback.headers["location"]
+    with both_step_03_variants(state_dir) as (_tenant, browser, steps):
+        hosted_login(browser, steps["cookie_app"], DEMO_EMAIL, DEMO_PASSWORD)
+        to_tenant = browser.get(f"{steps['wrapper_app']}/login")  # the second tab's Log In ...
+        to_callback = browser.get(to_tenant.headers["location"])  # ... answered from the tenant session
+        assert to_callback.status_code in (302, 303) and "code=" in to_callback.headers["location"]
 
-            log_out(browser, steps["cookie_app"], follow_redirects=True)
-            late = browser.get(to_callback.headers["location"], follow_redirects=True)
-            assert late.status_code == 400, late.text
-            assert 'id="btn-logout"' not in browser.get(f"{steps['wrapper_app']}/").text
+        log_out(browser, steps["cookie_app"], follow_redirects=True)
+        late = browser.get(to_callback.headers["location"], follow_redirects=True)
+        assert late.status_code == 400, late.text
+        assert 'id="btn-logout"' not in browser.get(f"{steps['wrapper_app']}/").text
