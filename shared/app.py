@@ -62,6 +62,7 @@ def build_app(
         transport = httpx2.AsyncHTTPTransport(verify=tls_context(settings.issuer))
         async with httpx2.AsyncClient(timeout=settings.http_timeout, transport=transport) as http:
             ctx._provider = Provider(settings, http, transport)
+            ctx.oauth = None  # a step's Authlib client borrows this pool: registered anew per start
             # Discovery and the JWKS load in the background: the first page answers at once.
             warming = asyncio.create_task(_warm_up(ctx.provider))
             yield
