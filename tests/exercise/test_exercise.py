@@ -192,8 +192,8 @@ MISTAKES = {
         "03-Session-Handling",
         "cookie_app.py",
         "backchannel_logout",
-        'if not await records.first_use_of(claims["jti"], until):',
-        "if False:",
+        "    if not ended:\n",
+        "    if False:\n",
         "the same logout token was accepted twice",
     ),
     "01 login without the secrets kept": (
