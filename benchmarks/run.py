@@ -375,9 +375,14 @@ async def sso_latencies(apps: dict[str, str], rounds: int) -> dict[str, list[flo
 
 
 async def session_cookie(app: str, name: str) -> str:
+    """The Cookie header a logged-in browser sends the app: the session's cookie `name`, and the rest
+    of what the app gave it (step 03's signed cookie with the Log Out button's CSRF token), as a
+    browser would send them back — not the tenant's own cookies (same host, other port)."""
     async with httpx2.AsyncClient(timeout=10) as client:
         await password_login(client, app)
-        return f"{name}={client.cookies[name]}"
+        assert name in client.cookies, name
+        kept = {key: value for key, value in client.cookies.items() if not key.startswith("devtenant_")}
+        return "; ".join(f"{key}={value}" for key, value in kept.items())
 
 
 def _b64(data: bytes) -> str:
