@@ -53,7 +53,10 @@ class CheckSessionMiddleware:
         except HTTPException as error:
             # E.g. a record store that does not answer (503): raised before the routes, where Starlette's
             # ExceptionMiddleware cannot see it, so the app's own handler draws the page. Never a 500.
-            response: Response = await request.app.exception_handlers[HTTPException](request, error)
+            # The most specific handler, as ExceptionMiddleware would pick it.
+            handlers = request.app.exception_handlers
+            handler = next(handlers[kind] for kind in type(error).__mro__ if kind in handlers)
+            response: Response = await handler(request, error)
             await response(scope, receive, send)
             return
         if scope["user"] is not None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import ast
 import shutil
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -118,25 +118,19 @@ def shown_path(path: Path) -> str:
         return str(path)
 
 
-Handler = Callable[[Request, Exception], Awaitable[Response]]
-
-
 def show_blank_moves(create_app: Callable[..., Starlette]) -> Callable[..., Starlette]:
     """Wrap a copy's factory so a NotWrittenYet draws "Not written yet: MOVE" (status 501)."""
 
     def create(*args: Any, **kwargs: Any) -> Starlette:
         app = create_app(*args, **kwargs)
-        handlers: dict[Any, Handler] = app.exception_handlers
-        others = handlers[HTTPException]
 
         async def page(request: Request, exc: Exception) -> Response:
-            if isinstance(exc, NotWrittenYet):
-                return error_page(request, exc.status_code, exc.title, exc.detail)
-            return await others(request, exc)
+            assert isinstance(exc, NotWrittenYet)
+            return error_page(request, exc.status_code, exc.title, exc.detail)
 
-        # Replacing the HTTPException handler (not adding one for NotWrittenYet) reaches the page
-        # that CheckSessionMiddleware draws too: it looks that handler up by HTTPException.
-        app.add_exception_handler(HTTPException, page)
+        # CheckSessionMiddleware picks the most specific handler too, so a blank Check Session
+        # draws this page as well as a blank route does.
+        app.add_exception_handler(NotWrittenYet, page)
         return app
 
     return create
