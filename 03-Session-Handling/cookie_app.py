@@ -29,7 +29,7 @@ from records import SessionRecord, open_records, session_key
 from shared.app import build_app
 from shared.config import Settings, load_settings
 from shared.context import context
-from shared.cookies import ID_TOKEN_MAX_AGE, check_cookie_size, cookie_name
+from shared.cookies import ID_TOKEN_MAX_AGE, check_cookie_size
 from shared.csrf import check_csrf
 from shared.errors import LoginError, TenantUnavailable
 from shared.forms import read_form
@@ -296,7 +296,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         records=records,
         variant="plain cookie",
         holds="the id_token itself: a JWT signed by the tenant, verified again on every request",
-        cookie=cookie_name(ID_TOKEN_COOKIE, secure=settings.https),
+        cookie=context(app).cookie(ID_TOKEN_COOKIE),
     )
     return app
 

@@ -29,7 +29,7 @@ from records import SessionRecord, open_records, session_key
 from shared.app import build_app
 from shared.config import Settings, load_settings
 from shared.context import context
-from shared.cookies import check_cookie_size, cookie_name, signed_cookie_size
+from shared.cookies import check_cookie_size, signed_cookie_size
 from shared.csrf import check_csrf
 from shared.errors import LoginError, TenantUnavailable
 from shared.forms import read_form
@@ -290,7 +290,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         variant="wrapper library: Starlette's SessionMiddleware",
         holds='{"id_token": …} as base64 JSON, signed with APP_SECRET_KEY: '
         "whoever has the cookie can read it, only this app can change it",
-        cookie=cookie_name(SIGNED_COOKIE, secure=settings.https),
+        cookie=context(app).signed_cookie,
     )
     return app
 
