@@ -23,7 +23,7 @@ class ForgetUnreadableSignedCookie:
             self.deletion += "; secure"
 
     def _may_carry_cookie(self, scope: Scope) -> bool:
-        """A look at the raw header first: most requests of the plain-cookie variant carry no signed cookie."""
+        """A look at the raw header first: a request without the signed cookie needs no parsing."""
         return any(name == b"cookie" and self.marker in value for name, value in scope["headers"])
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
