@@ -15,6 +15,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
 
 from shared import pages
 from shared.check_session import CheckSession, CheckSessionMiddleware, EraseIdToken, ReadIdToken
@@ -44,6 +45,7 @@ def build_app(
     erase_id_token: EraseIdToken,
     any_host: Sequence[str] = (),
     on_shutdown: Sequence[Callable[[], Awaitable[None]]] = (),
+    context: Callable[[Settings, str, Jinja2Templates, str], AppContext] = AppContext,
 ) -> Starlette:
     """A step's Starlette app: its routes and its Check Session (run once per request), wired in view.
 
@@ -51,10 +53,12 @@ def build_app(
     variant's id_token): each step has its own, so two steps in one browser never read each other's.
     `any_host`: paths a server calls (step 03's back-channel logout), answered on any host name.
     `on_shutdown`: what the step closes when the app stops (step 03's session records).
+    `context`: makes the app's context from settings, step, templates and signed cookie name: a
+    step's subclass of AppContext with what it keeps besides (step 03's records and holder).
     """
     protect_logs()  # the callback URL's code and the PKCE verifier never reach a log
     signed = cookie_name(signed_cookie, secure=settings.https)
-    ctx = AppContext(settings, step, pages.templates(templates), signed)
+    ctx = context(settings, step, pages.templates(templates), signed)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

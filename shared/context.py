@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar, overload
 
 from starlette.applications import Starlette
 from starlette.requests import HTTPConnection
@@ -18,7 +18,12 @@ from shared.provider import Provider
 
 @dataclass
 class AppContext:
-    """What a step's handlers need besides the request, typed: `context(request).settings`, …"""
+    """What a step's handlers need besides the request, typed: `context(request).settings`, …
+
+    A step that keeps more per app subclasses it (step 03: its session records and the id_token's
+    holder) and hands the subclass to the factory; `context(request, ThatClass)` is then the same
+    one object, typed as the subclass. One accessor, one place (`app.state.context`).
+    """
 
     settings: Settings
     step: str  # the step's title, shown in the page header
@@ -40,8 +45,17 @@ class AppContext:
         return self._provider
 
 
-def context(connection: HTTPConnection | Starlette) -> AppContext:
-    """The step's context, from a request (or the app itself)."""
+Context = TypeVar("Context", bound=AppContext)
+
+
+@overload
+def context(connection: HTTPConnection | Starlette) -> AppContext: ...
+@overload
+def context(connection: HTTPConnection | Starlette, kind: type[Context]) -> Context: ...
+def context(connection: HTTPConnection | Starlette, kind: type[AppContext] = AppContext) -> AppContext:
+    """The step's context, from a request (or the app itself); `kind`: the step's own subclass."""
     app = connection if isinstance(connection, Starlette) else connection.app
-    found: AppContext = app.state.context
+    found = app.state.context
+    if not isinstance(found, kind):
+        raise TypeError(f"this app's context is a {type(found).__name__}, not a {kind.__name__}")
     return found
