@@ -41,7 +41,7 @@ from shared.forms import read_form
 from shared.pages import error_page, render
 from shared.profile import remember_after_login
 from shared.runner import run_step
-from shared.tokens import LOGOUT_TOKEN_MAX_AGE, Claims, TokenError
+from shared.tokens import LOGOUT_TOKEN_MAX_AGE, TokenError
 
 ID_TOKEN_COOKIE = "step03_cookie_id_token"
 SIGNED_COOKIE = "step03_cookie_signed"  # only the login in progress (state, nonce, PKCE verifier)
@@ -202,7 +202,9 @@ async def check_session(request: Request, id_token: str) -> SessionCheck[Session
         return SessionCheck(None)
     record = await ctx.records.get(session_key(id_token))
     if record is None:  # logged out, ended by the tenant, timed out — or never issued here
-        return SessionCheck(None, ended="it was ended on the server (a logout here or at the tenant)")
+        return SessionCheck(
+            None, ended="it was ended on the server (a logout here or at the tenant)"
+        )
     now, settings = ctx.clock(), ctx.settings
     ended = None
     if now - record.last_used_at > settings.session_idle_timeout:
