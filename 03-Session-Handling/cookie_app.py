@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from authlib.integrations.starlette_client import OAuth, StarletteOAuth2App
+from authlib.integrations.starlette_client import OAuth
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
@@ -34,9 +34,9 @@ from shared.app import build_app
 from shared.check_session import SessionCheck, session_check
 from shared.config import Settings, load_settings
 from shared.context import AppContext, context
-from shared.cookies import ID_TOKEN_MAX_AGE, check_cookie_size
+from shared.cookies import ID_TOKEN_MAX_AGE
 from shared.csrf import check_csrf
-from shared.errors import LoginError, TenantUnavailable
+from shared.errors import LoginError, NoLoginInProgress, TenantRefusedLogin, TenantUnavailable
 from shared.forms import read_form
 from shared.pages import error_page, render
 from shared.profile import remember_after_login
@@ -73,7 +73,7 @@ class IdTokenHolder:
 
 @dataclass
 class SessionHandling(AppContext):
-    """Step 03's context: every step's (settings, provider, clock …), its records and its holder.
+    """Step 03's context: every step's (settings, tenant, clock …), its records and its holder.
 
     A subclass rather than a second object on the app, so there is one accessor:
     `context(request, SessionHandling)` (shared/context.py).
@@ -81,27 +81,6 @@ class SessionHandling(AppContext):
 
     records: RecordStore = field(kw_only=True)
     holder: IdTokenHolder = field(kw_only=True)
-
-
-async def tenant(request: Request) -> StarletteOAuth2App:
-    """Authlib's client for the tenant, registered once with the endpoints its discovery names."""
-    ctx = context(request)
-    if ctx.oauth is None:
-        metadata = await ctx.provider.metadata()  # fetched and checked once (shared/provider.py)
-        ctx.oauth = OAuth().register(
-            "tenant",
-            client_id=ctx.settings.client_id,
-            client_secret=ctx.settings.client_secret,
-            authorize_url=metadata["authorization_endpoint"],
-            access_token_url=metadata["token_endpoint"],
-            client_kwargs={
-                "scope": "openid profile email",
-                "code_challenge_method": "S256",  # PKCE
-                **ctx.provider.http_options,  # the app's one connection pool and timeout
-            },
-            compliance_fix=ctx.provider.compliance_fix,  # a token answer not in JSON: a 502 page
-        )
-    return ctx.oauth
 
 
 async def homepage(request: Request) -> Response:
@@ -117,8 +96,8 @@ async def homepage(request: Request) -> Response:
 
 async def login(request: Request) -> Response:
     """Redirect to the hosted login page with state, nonce and a PKCE challenge, made by Authlib."""
-    client = await tenant(request)
-    login = await client.create_authorization_url(context(request).settings.redirect_uri)
+    ctx = context(request)
+    login = await ctx.oauth.create_authorization_url(ctx.settings.redirect_uri)
     # The three secrets wait in the signed cookie until /callback: one login at a time per browser.
     request.session["login"] = {key: login[key] for key in ("state", "nonce", "code_verifier")}
     return RedirectResponse(login["url"], status_code=302)
@@ -132,29 +111,22 @@ async def callback(request: Request) -> Response:
     ctx = context(request, SessionHandling)
     login = request.session.pop("login", None)
     state = request.query_params.get("state", "")
-    # The state first: until it matches, nothing else in the URL is this login's, not even an error.
+    # The state first: until it matches, nothing else in the URL is this login's, not even an error
+    # (Authlib's authorize_access_token reads `error` first: tests/security/test_flow_attacks.py).
     expected = str(login.get("state")) if isinstance(login, dict) else ""
     if not login or not hmac.compare_digest(state.encode(), expected.encode()):
-        raise LoginError(
-            "There is no login in progress in this browser, or this link was already used. "
-            "Start again from the Log In button.",
-            title="No login in progress",
-        )
+        raise NoLoginInProgress()
     if error := request.query_params.get("error"):  # the user cancelled, or the tenant refused
-        description = request.query_params.get("error_description") or error
-        if error == "access_denied":
-            raise LoginError(description, status=403, title="Login cancelled")
-        raise LoginError(f"The tenant refused the login: {description}.")
-    client = await tenant(request)
-    token = await client.fetch_access_token(  # Authlib sends the code with the PKCE verifier
+        raise TenantRefusedLogin(error, request.query_params.get("error_description"))
+    token = await ctx.oauth.fetch_access_token(  # Authlib sends the code with the PKCE verifier
         redirect_uri=ctx.settings.redirect_uri,
         code=request.query_params.get("code", ""),
         code_verifier=login["code_verifier"],
     )
     id_token = token["id_token"]
-    claims = await ctx.provider.verify_id_token(id_token, nonce=login["nonce"], from_tenant=True)
+    claims = await ctx.tenant.verify_id_token(id_token, nonce=login["nonce"], from_tenant=True)
     request.session.clear()  # a fresh session: nothing planted before the login survives
-    await remember_after_login(request, ctx.provider, claims, token["access_token"])
+    await remember_after_login(request, ctx.tenant, claims, token["access_token"])
     now = ctx.clock()
     ends = min(now + ctx.settings.session_absolute_timeout, claims["exp"])  # never past the exp
     record = SessionRecord(session_key(id_token), claims.get("sid"), claims["sub"], now, now, ends)
@@ -178,8 +150,6 @@ def store_id_token(request: Request, response: Response, id_token: str) -> None:
         samesite="lax",
         secure=ctx.settings.https,
     )
-    # A browser silently drops a cookie over 4 KB: refuse with a clear error page instead.
-    check_cookie_size(len(response.headers["set-cookie"]))
 
 
 # Check Session
@@ -197,7 +167,7 @@ async def check_session(request: Request, id_token: str) -> SessionCheck[Session
     """
     ctx = context(request, SessionHandling)
     try:
-        claims = await ctx.provider.verify_id_token(id_token)  # signature, iss, aud, exp
+        claims = await ctx.tenant.verify_id_token(id_token)  # signature, iss, aud, exp
     except TokenError:
         return SessionCheck(None)
     record = await ctx.records.get(session_key(id_token))
@@ -247,7 +217,7 @@ async def logout(request: Request) -> Response:
     request.session.clear()  # nothing of this session survives into the next one
     request.session["logged_out"] = True  # for the page that follows
     try:
-        logout_url = await ctx.provider.logout_url(ctx.settings.base_url, sid=sid)
+        logout_url = await ctx.tenant.logout_url(ctx.settings.base_url, sid=sid)
     except (TenantUnavailable, LoginError) as error:  # down, or answering wrongly: log out here
         message = f"{error} Your session at the tenant may still be active: {LOG_IN_AGAIN}"
         response = error_page(request, error.status, "Logged out of this app only", message)
@@ -284,7 +254,7 @@ async def backchannel_logout(request: Request) -> Response:
     form = await read_form(request)
     ctx = context(request, SessionHandling)
     try:
-        claims = await ctx.provider.verify_logout_token(form.get("logout_token", ""))
+        claims = await ctx.tenant.verify_logout_token(form.get("logout_token", ""))
     except TokenError as error:
         return refused(str(error))
     # One step: the jti recorded, the sessions ended, and their sid remembered as ended for as long
@@ -322,6 +292,12 @@ def create_app(settings: Settings | None = None, holder: IdTokenHolder = PLAIN_C
     """Step 03 with the id_token in `holder`: this file's plain cookie, or wrapper_app.py's."""
     settings = settings or load_settings()
     records = open_records(settings.session_store_url, settings.state_dir)
+    oauth = OAuth().register(  # the client, once; the factory lends it the tenant's discovery
+        "auth0",
+        client_id=settings.client_id,
+        client_secret=settings.client_secret,
+        client_kwargs={"scope": "openid profile email", "code_challenge_method": "S256"},  # PKCE
+    )
     routes = [
         Route("/", homepage),
         Route("/login", login),
@@ -338,6 +314,7 @@ def create_app(settings: Settings | None = None, holder: IdTokenHolder = PLAIN_C
         read_id_token=holder.read,
         check_session=check_session,
         erase_id_token=holder.erase,
+        oauth=oauth,
         any_host=["/backchannel-logout"],  # the tenant calls it, on whatever host name it knows
         on_shutdown=[records.aclose],
         context=lambda *common: SessionHandling(*common, records=records, holder=holder),

@@ -13,7 +13,7 @@ from starlette.templating import Jinja2Templates
 
 from shared.config import Settings
 from shared.cookies import cookie_name
-from shared.provider import Provider
+from shared.tenant import Tenant
 
 
 @dataclass
@@ -29,20 +29,25 @@ class AppContext:
     step: str  # the step's title, shown in the page header
     templates: Jinja2Templates
     signed_cookie: str  # the name of SessionMiddleware's cookie (`request.session`)
+    oauth: Any  # the step's Authlib client, registered once in its create_app (Authlib has no types)
     clock: Callable[[], float] = time.time  # tests move time forward instead of sleeping
-    oauth: Any = None  # the step's Authlib client, once registered (Authlib ships no types)
-    _provider: Provider | None = field(default=None, repr=False)
+    _tenant: Tenant | None = field(default=None, repr=False)
 
     def cookie(self, name: str) -> str:
         """The step's cookie `name` as the browser gets it: `__Host-name` over https (shared/cookies.py)."""
         return cookie_name(name, secure=self.settings.https)
 
     @property
-    def provider(self) -> Provider:
+    def tenant(self) -> Tenant:
         """The tenant's discovery, verifier and logout URL; there from the app's start (its lifespan)."""
-        if self._provider is None:
-            raise RuntimeError("The app has not started: serve it (its lifespan opens the provider).")
-        return self._provider
+        if self._tenant is None:
+            raise RuntimeError("The app has not started: serve it (its lifespan opens the tenant).")
+        return self._tenant
+
+    def open(self, tenant: Tenant) -> None:
+        """At the app's start (its lifespan): the tenant, lent to the step's Authlib client too."""
+        self._tenant = tenant
+        tenant.lend_to(self.oauth)
 
 
 Context = TypeVar("Context", bound=AppContext)

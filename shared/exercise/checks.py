@@ -106,7 +106,7 @@ def check_callback(run: Run, *, record: bool = False) -> None:
     answer, _ = run.hosted_login(run.browser())
     expect(
         400 <= answer.status_code < 500 and not logged_in_text(answer.text),
-        "an id_token with a bad signature is stored: verify it (provider.verify_id_token) before storing it",
+        "an id_token with a bad signature is stored: verify it (tenant.verify_id_token) before storing it",
     )
     run.faults.update(signing="rs256", id_token_claims={"nonce": "another-login"})
     answer, _ = run.hosted_login(run.browser())
@@ -142,7 +142,7 @@ def check_logout(run: Run, *, copy_stops: bool = False, tenant_logout: bool = Fa
         where = answer.headers.get("location", "")
         expect(
             where.startswith(run.grader.issuer),
-            "Log Out should end the tenant's session too: redirect to provider.logout_url(...), "
+            "Log Out should end the tenant's session too: redirect to tenant.logout_url(...), "
             "or the next Log In signs you straight back in",
         )
 
@@ -222,7 +222,7 @@ def check_start_session(run: Run) -> None:
     refused = run.post(other, "/login", fields)
     expect(
         400 <= refused.status_code < 500 and run.id_token(other) is None,
-        "an id_token with a bad signature is stored: verify it (provider.verify_id_token) before storing it",
+        "an id_token with a bad signature is stored: verify it (tenant.verify_id_token) before storing it",
     )
     run.faults.reset()
 
@@ -245,14 +245,14 @@ def check_check_session(run: Run) -> None:
     expect(
         not run.logged_in_with(forged),
         "a token with a forged signature logs in: verify the id_token "
-        "(provider.verify_id_token) before looking at its record",
+        "(tenant.verify_id_token) before looking at its record",
     )
     now = int(time.time())
     expired = sign({**claims, "iat": now - 7200, "exp": now - 3600}, key)
     run.plant_record(expired)
     expect(
         not run.logged_in_with(expired),
-        "an expired id_token still logs in: verify it (provider.verify_id_token checks exp)",
+        "an expired id_token still logs in: verify it (tenant.verify_id_token checks exp)",
     )
     asyncio.run(run.records.end(run.module.session_key(id_token)))
     expect(
@@ -294,7 +294,7 @@ def check_backchannel(run: Run) -> None:
     expect(
         answer.status_code == 400 and run.logged_in_with(id_token),
         "a logout token with a forged signature was accepted: verify it "
-        "(provider.verify_logout_token) and answer 400 (refused)",
+        "(tenant.verify_logout_token) and answer 400 (refused)",
     )
     sent = asyncio.run(run.tenant.end_sso_session(str(sid)))
     expect(sent, "the tenant sent no logout token: the grader cannot run this check")

@@ -156,7 +156,7 @@ def mistake(copy: Path, function: str, old: str, new: str) -> None:
 
 
 NOT_VERIFIED = (
-    "claims = await ctx.provider.verify_id_token(id_token)  # signature, iss, aud, exp",
+    "claims = await ctx.tenant.verify_id_token(id_token)  # signature, iss, aud, exp",
     "import base64, json; part = id_token.split('.')[1]\n"
     "        claims = json.loads(base64.urlsafe_b64decode(part + '=' * (-len(part) % 4)))",
 )
@@ -285,7 +285,7 @@ MISTAKES = {
         "02-Custom-Login",
         "app.py",
         "signup",
-        'await sign_up(provider, email, form["password"])',
+        'await sign_up(tenant, email, form["password"])',
         "pass",
         "Sign Up with a new email should create the user",
     ),
@@ -293,7 +293,7 @@ MISTAKES = {
         "02-Custom-Login",
         "app.py",
         "start_session",
-        "await context(request).provider.verify_id_token(id_token, from_tenant=True)",
+        "await context(request).tenant.verify_id_token(id_token, from_tenant=True)",
         "pass",
         "an id_token with a bad signature is stored",
     ),
