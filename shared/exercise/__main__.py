@@ -1,6 +1,6 @@
-"""`uv run python -m shared.exercise start|reset|solution|check STEP`: a participant's exercise copy.
+"""`uv run python -m shared.exercise start|reset|solution|grade STEP`: a participant's exercise copy.
 
-Exit codes: 0 done; 1 `check` found moves not done yet; 2 bad input (an unknown step or move, a
+Exit codes: 0 done; 1 `grade` found moves not done yet; 2 bad input (an unknown step or move, a
 copy that does not exist), with one line saying what is wrong.
 """
 
@@ -33,13 +33,13 @@ def parser() -> argparse.ArgumentParser:
     steps = ", ".join(STEPS)
     main = argparse.ArgumentParser(
         prog=PROG,
-        description="Your own copy of a step with the moves of its lesson left blank, and a check "
-        "that grades it. The finished step stays as it is: it is the solution.",
+        description="Your own copy of a step with the moves of its lesson left blank, and a grader "
+        "that says which moves are done. The finished step stays as it is: it is the solution.",
     )
     commands = main.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def command(name: str, text: str) -> argparse.ArgumentParser:
-        sub = commands.add_parser(name, help=text, description=text)
+    def command(name: str, text: str, aliases: list[str] | None = None) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=text, description=text, aliases=aliases or [])
         sub.add_argument("step", metavar="STEP", help=f"one of {steps}")
         sub.add_argument(
             "--into",
@@ -57,7 +57,8 @@ def parser() -> argparse.ArgumentParser:
     sub = command("solution", "Print the finished code of one move.")
     sub.add_argument("move", metavar="MOVE", help="the move's function, e.g. check_session")
     sub.add_argument("--file", help="the entry file, for a step with two (03: wrapper_app.py)")
-    sub = command("check", "Grade the copy: one line per move, ✓ done or ✗ and what to fix.")
+    # `check` was this command's name; "check" now means Check Session only (one word, one thing).
+    sub = command("grade", "Grade the copy: one line per move, ✓ done or ✗ and what to fix.", aliases=["check"])
     sub.add_argument("--json", action="store_true", help="the same as JSON, for a script")
     sub.add_argument("--file", help="grade only this entry file (03: cookie_app.py or wrapper_app.py)")
     return main
@@ -72,7 +73,7 @@ def run(argv: list[str] | None = None, out: TextIO | None = None) -> int:
             copy = start(step, args.into)
             for file in step.files:
                 print(f"Your copy: uv run {shown_path(copy / file)}", file=out)
-            print(f"When a move is written: uv run {PROG} check {step.folder}", file=out)
+            print(f"When a move is written: uv run {PROG} grade {step.folder}", file=out)
         elif args.command == "reset":
             copy = reset(step, args.into, args.move, solved=args.solved)
             what = f"{args.move} in " if args.move else ""
@@ -81,15 +82,17 @@ def run(argv: list[str] | None = None, out: TextIO | None = None) -> int:
         elif args.command == "solution":
             print(solution(step, args.move, args.file), file=out)
         else:
-            return check(step, args.into, args.file, as_json=args.json, out=out)
+            if args.command == "check":
+                print(f"`check` is now called `grade`: uv run {PROG} grade {step.folder}", file=sys.stderr)
+            return grade_copy(step, args.into, args.file, as_json=args.json, out=out)
     except ExerciseError as error:
         print(f"{PROG} {args.command}: {error}", file=sys.stderr)
         return 2
     return 0
 
 
-def check(step: Step, into: Path | None, file: str | None, *, as_json: bool, out: TextIO) -> int:
-    from shared.exercise.grading import grade  # uvicorn and the dev tenant: only for check
+def grade_copy(step: Step, into: Path | None, file: str | None, *, as_json: bool, out: TextIO) -> int:
+    from shared.exercise.grading import grade  # uvicorn and the dev tenant: only for grade
 
     copy = existing_copy(step, into)
     if file is not None and file not in step.files:
