@@ -1,4 +1,5 @@
-"""`uv run python -m shared.exercise start|reset|solution|grade STEP`: a participant's exercise copy.
+"""`uv run python -m shared.exercise start|reset|solution|grade STEP`: a participant's exercise copy;
+`... board`: the room's board, where the participants' `grade` reports.
 
 Exit codes: 0 done; 1 `grade` found moves not done yet; 2 bad input (an unknown step or move, a
 copy that does not exist), with one line saying what is wrong.
@@ -25,6 +26,8 @@ from shared.exercise import (
     start,
     step_named,
 )
+from shared.exercise.board import DEFAULT_PORT, STATE_DIR, run_board
+from shared.exercise.board_report import ENV_BOARD, ENV_NAME, ENV_ROOM, Destination, destination, send
 
 PROG = "python -m shared.exercise"
 
@@ -61,12 +64,38 @@ def parser() -> argparse.ArgumentParser:
     sub = command("grade", "Grade the copy: one line per move, ✓ done or ✗ and what to fix.", aliases=["check"])
     sub.add_argument("--json", action="store_true", help="the same as JSON, for a script")
     sub.add_argument("--file", help="grade only this entry file (03: cookie_app.py or wrapper_app.py)")
+    sub.add_argument(
+        "--board", metavar="URL", help=f"also report the result to the room's board (default: ${ENV_BOARD})"
+    )
+    sub.add_argument("--room", metavar="CODE", help=f"the room code the board shows (default: ${ENV_ROOM})")
+    sub.add_argument("--name", help=f"your name on the board (default: ${ENV_NAME}, else login@laptop)")
+    text = "The room's board, on the teacher's laptop: each participant's moves, ✓ / ✗ / not tried, live."
+    board = commands.add_parser("board", help=text, description=text)
+    board.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="where to listen: 127.0.0.1, this laptop only (default); 0.0.0.0, every network; or one address",
+    )
+    board.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"default: {DEFAULT_PORT}")
+    board.add_argument(
+        "--state",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help=f"the board's folder, kept across restarts (default: {shown_path(STATE_DIR)})",
+    )
+    board.add_argument("--clear", action="store_true", help="forget every row and pick a new room code first")
+    board.add_argument(
+        "--step", action="append", default=[], choices=list(STEPS), help="show this step before any report comes"
+    )
     return main
 
 
 def run(argv: list[str] | None = None, out: TextIO | None = None) -> int:
     out = out or sys.stdout
     args = parser().parse_args(argv)
+    if args.command == "board":
+        return run_board(args.host, args.port, args.state, clear=args.clear, steps=args.step)
     try:
         step = step_named(args.step)
         if args.command == "start":
@@ -84,14 +113,17 @@ def run(argv: list[str] | None = None, out: TextIO | None = None) -> int:
         else:
             if args.command == "check":
                 print(f"`check` is now called `grade`: uv run {PROG} grade {step.folder}", file=sys.stderr)
-            return grade_copy(step, args.into, args.file, as_json=args.json, out=out)
+            where = destination(args.board, args.room, args.name)
+            return grade_copy(step, args.into, args.file, as_json=args.json, out=out, board=where)
     except ExerciseError as error:
         print(f"{PROG} {args.command}: {error}", file=sys.stderr)
         return 2
     return 0
 
 
-def grade_copy(step: Step, into: Path | None, file: str | None, *, as_json: bool, out: TextIO) -> int:
+def grade_copy(
+    step: Step, into: Path | None, file: str | None, *, as_json: bool, out: TextIO, board: Destination | None = None
+) -> int:
     from shared.exercise.grading import grade  # uvicorn and the dev tenant: only for grade
 
     copy = existing_copy(step, into)
@@ -100,15 +132,15 @@ def grade_copy(step: Step, into: Path | None, file: str | None, *, as_json: bool
     began = time.monotonic()
     outcomes = grade(step, copy, (file,) if file else step.files)
     done = sum(outcome.done for outcome in outcomes)
+    summary = {
+        "step": step.folder,
+        "copy": str(copy),
+        "done": done,
+        "moves": len(outcomes),
+        "seconds": round(time.monotonic() - began, 1),
+        "outcomes": [outcome.as_dict() for outcome in outcomes],
+    }
     if as_json:
-        summary = {
-            "step": step.folder,
-            "copy": str(copy),
-            "done": done,
-            "moves": len(outcomes),
-            "seconds": round(time.monotonic() - began, 1),
-            "outcomes": [outcome.as_dict() for outcome in outcomes],
-        }
         print(json.dumps(summary, ensure_ascii=False, indent=2), file=out)
     else:
         several = len(step.files) > 1
@@ -117,6 +149,9 @@ def grade_copy(step: Step, into: Path | None, file: str | None, *, as_json: bool
             line = f"{'✓' if outcome.done else '✗'} {where}{outcome.title} ({outcome.move})"
             print(line + ("" if outcome.done else f": {outcome.message}"), file=out)
         print(f"{done} of {len(outcomes)} moves done", file=out)
+    if board is not None:
+        # On stderr: stdout stays the grade alone, the same with a board or without (--json parses).
+        print(send(summary, board, copy.parent), file=sys.stderr)
     return 0 if done == len(outcomes) else 1
 
 
