@@ -8,6 +8,7 @@ import contextlib
 import io
 import json
 import os
+import re
 import signal
 import socket
 import stat
@@ -23,7 +24,7 @@ from shared.exercise import ROOT
 from shared.exercise import board_report as board_report_module
 from shared.exercise.__main__ import run
 from shared.exercise.board import ROOM_ALPHABET, BoardState, create_board_app
-from shared.exercise.board_report import TOKEN_FILE
+from shared.exercise.board_report import TOKEN_FILE, Destination, default_name, destination
 from tests.support.board import BoardPage, report, running_board
 from tests.support.servers import free_port
 
@@ -260,6 +261,26 @@ def test_an_oversized_report_is_refused_before_it_is_read_whole(tmp_path):
         unchanged(board, before)
 
 
+def test_a_report_declaring_a_huge_body_is_refused_without_waiting_for_it(tmp_path):
+    """The answer comes from the headers alone: the board never waits for (or keeps) 100 MB."""
+    with (
+        running_board(tmp_path / "board") as board,
+        socket.create_connection(("127.0.0.1", int(board.url.rsplit(":", 1)[1]))) as raw,
+    ):
+        raw.settimeout(10)
+        raw.sendall(
+            b"POST /report HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 100000000\r\n\r\n{"
+        )
+        answer = ""
+        while "}" not in answer:  # the JSON error's end; the board may send it in more than one piece
+            piece = raw.recv(65536).decode()
+            assert piece, answer
+            answer += piece
+    assert answer.startswith("HTTP/1.1 413"), answer
+    assert "larger than 64 KB" in answer
+
+
 def test_nobody_writes_another_participants_row_without_its_token(tmp_path):
     with running_board(tmp_path / "board") as board:
         ada = board.post(report(board.room, "Ada", done={"login": True}))
@@ -488,3 +509,22 @@ def test_a_step_named_at_start_shows_before_any_report(tmp_path):
     seen = BoardPage.read(page)
     assert list(seen.steps) == ["03-Session-Handling"] and seen.steps["03-Session-Handling"] == []
     assert "cookie_app.py" in page and "wrapper_app.py" in page
+
+
+def test_where_grade_reports_comes_from_the_options_then_the_environment():
+    env = {"EXERCISE_BOARD": "192.168.1.20:8800/", "EXERCISE_ROOM": " 4D49CN ", "EXERCISE_NAME": "Ada"}
+    assert destination(None, None, None, {}) is None  # no board: grade as before, not a word more
+    assert destination(None, None, None, env) == Destination("http://192.168.1.20:8800", "4D49CN", "Ada")
+    chosen = destination("http://10.0.0.5:9000", "ACDEFG", "Bo", env)
+    assert chosen == Destination("http://10.0.0.5:9000", "ACDEFG", "Bo")
+    unnamed = destination("http://10.0.0.5:9000", "ACDEFG", None, {})
+    assert unnamed is not None and unnamed.name == default_name() and "@" in unnamed.name
+
+
+def test_the_teachers_page_names_only_options_the_commands_have():
+    page = (ROOT / "docs" / "teaching.md").read_text(encoding="utf-8")
+    section = page.split("## The room's board", 1)[1].split("\n## ", 1)[0]
+    helps = exercise("board", "--help").stdout + exercise("grade", "--help").stdout
+    for option in set(re.findall(r"(?<![\w-])--[a-z][a-z-]+", section)):
+        assert option in helps, f"docs/teaching.md's board section names {option}, which no command has"
+    assert "shared.exercise board" in section and "exercises/.board-token" in section

@@ -39,12 +39,15 @@ class RunningBoard:
 
 
 @contextlib.contextmanager
-def running_board(folder: Path, clock: Callable[[], float] | None = None, **limits: Any) -> Iterator[RunningBoard]:
+def running_board(
+    folder: Path, clock: Callable[[], float] | None = None, address: str | None = None, **limits: Any
+) -> Iterator[RunningBoard]:
+    """The board on a free loopback port; `address` is the one its page tells the room (a LAN one)."""
     state = BoardState(folder)
     port = free_port()
     url = f"http://localhost:{port}"
     options: dict[str, Any] = {"clock": clock} if clock else {}
-    app = create_board_app(state, address=url, limits=Limits(**limits), **options)
+    app = create_board_app(state, address=address or url, lan=address is not None, limits=Limits(**limits), **options)
     with serve(app, port, proxy_headers=False):
         yield RunningBoard(url, state)
 
