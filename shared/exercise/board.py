@@ -22,7 +22,7 @@ import time
 import unicodedata
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -137,22 +137,7 @@ class BoardState:
             ) from error
 
     def save(self) -> None:
-        data = {
-            "room": self.room,
-            "version": self.version,
-            "rows": [
-                {
-                    "id": row.id,
-                    "name": row.name,
-                    "token_sha256": row.token_sha256,
-                    "steps": {
-                        step: {key: {"done": c.done, "message": c.message, "at": c.at} for key, c in cells.items()}
-                        for step, cells in row.steps.items()
-                    },
-                }
-                for row in self.rows
-            ],
-        }
+        data = {"room": self.room, "version": self.version, "rows": [asdict(row) for row in self.rows]}
         write_private(self.path, json.dumps(data, ensure_ascii=False, indent=1) + "\n")
 
     def clear(self) -> int:
@@ -305,10 +290,12 @@ class Board:
         except Refused:
             self.stranger(address)
             raise
+        # As bytes: compare_digest refuses a str with a character beyond ASCII (a TypeError, a 500).
+        right_room = hmac.compare_digest(typed_code(report.room).encode(), self.state.room.encode())
         row = self.state.row_with_token(report.token) if report.token else None
-        if row is None or not hmac.compare_digest(typed_code(report.room), self.state.room):
+        if row is None or not right_room:
             self.stranger(address)
-        if not hmac.compare_digest(typed_code(report.room), self.state.room):
+        if not right_room:
             raise Refused(403, "wrong room code: use the one the teacher's board shows")
         if report.token and row is None:
             raise Refused(403, "this token is for no row on this board: delete exercises/.board-token")
@@ -621,7 +608,9 @@ def run_board(host: str, port: int, folder: Path | None, *, clear: bool, steps: 
         if not clear:
             print(f"error: {error}", file=sys.stderr)
             return 2
-        (folder / STATE_FILE).unlink()
+        damaged = folder / f"{STATE_FILE}.damaged"
+        (folder / STATE_FILE).replace(damaged)  # --clear empties the board, but keeps what it could not read
+        print(f"  {shown_path(folder / STATE_FILE)} could not be read: kept as {damaged.name}")
         state = BoardState(folder)
     cleared = state.clear() if clear else None
     # Listen before the banner: connections queue until uvicorn serves, so the address printed answers.

@@ -190,7 +190,9 @@ BAD_REPORTS = {
     "no room code": (lambda room: {**report(room, "Eve"), "room": ""}, 401, "no room code"),
     "no room field": (lambda room: {k: v for k, v in report(room, "Eve").items() if k != "room"}, 401, "no room code"),
     "wrong room code": (lambda room: report("ACDEFX" if room != "ACDEFX" else "ACDEFY", "Eve"), 403, "wrong room code"),
+    "a room code beyond ASCII": (lambda room: report("ÄÖÜ123", "Eve"), 403, "wrong room code"),
     "not JSON": (lambda room: b"{not json", 400, "not JSON"),
+    "not UTF-8": (lambda room: b'{"room": "\xff"}', 400, "not JSON"),
     "not an object": (lambda room: b"[1, 2]", 400, "not a JSON object"),
     "no result": (lambda room: {"room": room, "name": "Eve"}, 400, "has no result"),
     "unknown step": (
@@ -421,6 +423,12 @@ def test_a_damaged_state_file_stops_the_board_with_one_line_and_is_kept(tmp_path
     answer = exercise("board", "--state", str(folder), "--port", str(free_port()))
     assert answer.returncode == 2 and answer.stderr.count("\n") == 1 and "--clear" in answer.stderr
     assert (folder / "board.json").read_text() == "{half a file"
+    port = free_port()
+    with teacher_runs_board("--clear", "--state", str(folder), "--port", str(port)) as (banner, _):
+        pass
+    assert "could not be read: kept as board.json.damaged" in banner
+    assert (folder / "board.json.damaged").read_text() == "{half a file"
+    assert BoardState(folder).rows == []
 
 
 @contextlib.contextmanager
