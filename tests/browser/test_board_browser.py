@@ -52,6 +52,20 @@ def test_the_board_has_no_axe_violations_with_a_message_open(axe_page, board):
     assert_no_violations(axe_page, "the room's board")
 
 
+def test_the_board_with_a_two_file_step_and_none_reported_yet_has_no_axe_violations(axe_page, tmp_path):
+    """Step 03's columns sit under its two entry files; an empty board says how to start."""
+    with running_board(tmp_path / "empty") as empty:
+        axe_page.goto(f"{empty.url}/")
+        assert axe_page.locator("#empty").is_visible()
+        assert_no_violations(axe_page, "the room's board, empty")
+    with running_board(tmp_path / "board") as board:
+        board.post(report(board.room, "Ada", step="03-Session-Handling", done={"check_session": True}))
+        board.post(report(board.room, "Bo", step="01-Login"))
+        axe_page.goto(f"{board.url}/")
+        assert axe_page.locator("th[scope=colgroup]").all_inner_texts() == ["cookie_app.py", "wrapper_app.py"]
+        assert_no_violations(axe_page, "the room's board, two steps")
+
+
 def test_the_board_updates_by_itself_and_keeps_an_open_message_open(page, board):
     """Under the board's own CSP: its script comes from 'self', so it runs."""
     errors: list[str] = []
