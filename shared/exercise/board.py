@@ -10,6 +10,7 @@ teacher projects it. The state is one JSON file in the board's folder, written w
 from __future__ import annotations
 
 import contextlib
+import copy
 import errno
 import hashlib
 import hmac
@@ -299,6 +300,7 @@ class Board:
             raise Refused(403, "wrong room code: use the one the teacher's board shows")
         if report.token and row is None:
             raise Refused(403, "this token is for no row on this board: delete exercises/.board-token")
+        before = copy.deepcopy(self.state.rows), self.state.version
         token = None
         if row is None:
             if self.state.row_named(report.name):
@@ -318,7 +320,11 @@ class Board:
             row.name = report.name
         row.steps.setdefault(report.step.folder, {}).update(report.cells)
         self.state.version += 1
-        self.state.save()
+        try:
+            self.state.save()
+        except OSError as error:  # a full disk, a folder removed: the report is not taken, nothing half-kept
+            self.state.rows, self.state.version = before
+            raise Refused(503, f"the board could not save its state ({error.strerror}): tell the teacher") from None
         answer: dict[str, Any] = {"name": row.name, "step": report.step.folder}
         if token:
             answer["token"] = token
@@ -493,7 +499,7 @@ def create_board_app(
             reachable=lan,
             version=state.version,
             participants=len(state.rows),
-            updated=clock_time(clock()),
+            last_report=max((row.last_graded(step) or 0 for row in state.rows for step in row.steps), default=None),
         )
         return HTMLResponse(html)
 

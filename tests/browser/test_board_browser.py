@@ -79,7 +79,7 @@ def test_the_board_updates_by_itself_and_keeps_an_open_message_open(page, board)
     assert board.post(report(board.room, "Fay", done={"login": True})).status_code == 201
     page.locator("th", has_text="Fay").wait_for()
     assert page.locator("tr", has=page.locator("th", has_text="Cy")).locator("details[open]").count() == 1
-    assert page.locator("#updated").inner_text().startswith("6 participants")
+    assert page.locator("#updated").inner_text().startswith("6 participants · last report at ")
     assert not errors, errors
 
 

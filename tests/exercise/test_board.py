@@ -342,6 +342,25 @@ def test_first_reports_and_wrong_room_codes_are_rate_limited_per_address(tmp_pat
         assert board.post(report(board.room, "Dee")).status_code == 201
 
 
+def test_a_report_the_board_cannot_save_is_a_503_and_is_not_half_kept(tmp_path, monkeypatch):
+    import shared.exercise.board as board_module
+
+    with running_board(tmp_path / "board") as board:
+        token = board.post(report(board.room, "Ada")).json()["token"]
+        before = board.state.path.read_bytes()
+
+        def disk_full(path: Path, text: str) -> None:
+            raise OSError(28, "No space left on device")
+
+        monkeypatch.setattr(board_module, "write_private", disk_full)
+        for body in (report(board.room, "Bo"), report(board.room, "Ada", done={"login": True}, token=token)):
+            answer = board.post(body)
+            assert answer.status_code == 503 and "No space left on device" in answer.json()["error"]
+        unchanged(board, before)
+        rows = {row.name: row.cells for row in BoardPage.read(board.page()).steps["01-Login"]}
+    assert rows == {"Ada": ["not done", "not done", "not done"]}
+
+
 def test_the_board_takes_at_most_its_cap_of_participants(tmp_path):
     with running_board(tmp_path / "board", participants=2) as board:
         assert board.post(report(board.room, "Ada")).status_code == 201
