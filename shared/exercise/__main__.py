@@ -26,7 +26,8 @@ from shared.exercise import (
     start,
     step_named,
 )
-from shared.exercise.board import DEFAULT_PORT, STATE_DIR, run_board
+from shared.exercise.board import STATE_DIR
+from shared.exercise.board_app import DEFAULT_PORT, run_board
 from shared.exercise.board_report import ENV_BOARD, ENV_NAME, ENV_ROOM, Destination, destination, send
 
 PROG = "python -m shared.exercise"

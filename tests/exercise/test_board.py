@@ -23,7 +23,8 @@ import pytest
 from shared.exercise import ROOT
 from shared.exercise import board_report as board_report_module
 from shared.exercise.__main__ import run
-from shared.exercise.board import ROOM_ALPHABET, BoardState, create_board_app
+from shared.exercise.board import ROOM_ALPHABET, BoardState
+from shared.exercise.board_app import create_board_app
 from shared.exercise.board_report import TOKEN_FILE, Destination, default_name, destination
 from tests.support.board import BoardPage, report, running_board
 from tests.support.servers import free_port
@@ -343,7 +344,7 @@ def test_first_reports_and_wrong_room_codes_are_rate_limited_per_address(tmp_pat
 
 
 def test_a_report_the_board_cannot_save_is_a_503_and_is_not_half_kept(tmp_path, monkeypatch):
-    import shared.exercise.board as board_module
+    import shared.exercise.board as board_module  # where BoardState.save finds write_private
 
     with running_board(tmp_path / "board") as board:
         token = board.post(report(board.room, "Ada")).json()["token"]
@@ -392,6 +393,22 @@ def test_the_page_has_a_strict_csp_and_no_inline_script_or_style(tmp_path):
     assert answer.headers["cache-control"] == "no-store"
     assert "<script>" not in answer.text and "<style" not in answer.text and " style=" not in answer.text
     assert '<script src="/static/board.js" defer></script>' in answer.text
+
+
+def test_board_json_says_the_same_as_the_page_and_no_token(tmp_path):
+    with running_board(tmp_path / "board") as board:
+        token = board.post(report(board.room, "Ada", done={"login": True})).json()["token"]
+        board.post(report(board.room, "Bo"))
+        answer = httpx2.get(f"{board.url}/board.json", trust_env=False)
+    assert token not in answer.text and "token" not in answer.text
+    (step,) = answer.json()["steps"]
+    assert step["step"] == "01-Login"
+    assert [(move["move"], move["done"], move["failed"]) for move in step["moves"]] == [
+        ("login", 1, 1),
+        ("callback", 0, 2),
+        ("logout", 0, 2),
+    ]
+    assert [(row["name"], row["done"], row["failed"]) for row in step["participants"]] == [("Bo", 0, 3), ("Ada", 1, 2)]
 
 
 def test_the_page_answers_the_teachers_laptop_only(tmp_path):

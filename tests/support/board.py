@@ -13,7 +13,8 @@ from typing import Any
 import httpx2
 
 from shared.exercise import STEPS
-from shared.exercise.board import BoardState, Limits, columns, create_board_app
+from shared.exercise.board import BoardState, Limits, columns
+from shared.exercise.board_app import create_board_app
 from tests.support.servers import free_port, serve
 
 
