@@ -572,3 +572,17 @@ def test_the_teachers_page_names_only_options_the_commands_have():
     for option in set(re.findall(r"(?<![\w-])--[a-z][a-z-]+", section)):
         assert option in helps, f"docs/teaching.md's board section names {option}, which no command has"
     assert "shared.exercise board" in section and "exercises/.board-token" in section
+
+
+def test_grading_one_file_of_step_03_updates_its_columns_and_keeps_the_others(tmp_path):
+    with running_board(tmp_path / "board") as board:
+        first = report(board.room, "Ada", step="03-Session-Handling", done={"callback": True})
+        token = board.post(first).json()["token"]
+        only_cookie = report(board.room, "Ada", step="03-Session-Handling", done={"logout": True}, token=token)
+        outcomes = only_cookie["result"]["outcomes"]
+        only_cookie["result"]["outcomes"] = [item for item in outcomes if item["file"] == "cookie_app.py"]
+        assert board.post(only_cookie).status_code == 200
+        (row,) = BoardPage.read(board.page()).steps["03-Session-Handling"]
+    cookie, wrapper = row.cells[:4], row.cells[4:]
+    assert cookie == ["not done", "not done", "done", "not done"]  # graded again: callback and logout swapped
+    assert wrapper == ["done", "not done", "not done", "not done"]  # as the first report left it
