@@ -20,10 +20,10 @@ from pathlib import Path
 import httpx2
 import pytest
 
-from shared.exercise import ROOT
+from shared.exercise import ROOT, STEPS
 from shared.exercise import board_report as board_report_module
 from shared.exercise.__main__ import run
-from shared.exercise.board import ROOM_ALPHABET, BoardState
+from shared.exercise.board import ROOM_ALPHABET, BoardState, columns
 from shared.exercise.board_app import create_board_app
 from shared.exercise.board_report import TOKEN_FILE, Destination, default_name, destination
 from tests.support.board import BoardPage, report, running_board
@@ -586,3 +586,12 @@ def test_grading_one_file_of_step_03_updates_its_columns_and_keeps_the_others(tm
     cookie, wrapper = row.cells[:4], row.cells[4:]
     assert cookie == ["not done", "not done", "done", "not done"]  # graded again: callback and logout swapped
     assert wrapper == ["done", "not done", "not done", "not done"]  # as the first report left it
+
+
+@pytest.mark.parametrize("step", list(STEPS))
+def test_the_boards_columns_are_the_moves_grade_reports(step, tmp_path):
+    """The board takes its columns from STEPS as the grader does: a report of a real grade fits them exactly."""
+    command("start", step, "--into", str(tmp_path))
+    _, printed = command("grade", step, "--into", str(tmp_path), "--json")
+    graded = [(outcome["file"], outcome["move"]) for outcome in json.loads(printed)["outcomes"]]
+    assert graded == [(file, move.function) for file, move in columns(STEPS[step])]
