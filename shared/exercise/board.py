@@ -44,7 +44,7 @@ def typed_code(code: str) -> str:
 
 def columns(step: Step) -> list[tuple[str, Move]]:
     """The board's columns for a step: each entry file's moves, as the grader grades them."""
-    return [(file, move) for file in step.files for move in step.moves]
+    return [(file, move) for file in step.files for move in step.moves_in(file)]
 
 
 def column_key(file: str, move: str) -> str:
