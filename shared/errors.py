@@ -31,7 +31,7 @@ class TenantUnavailable(Exception):
             # A misspelt AUTH0_DOMAIN fails here, at the name lookup: waiting will not help.
             message = (
                 f"The name of the identity provider at {issuer} does not resolve: check AUTH0_DOMAIN "
-                "(uv run python -m shared.check tests it)."
+                "(uv run python -m shared.doctor tests it)."
             )
         else:
             message = f"The identity provider at {issuer} did not answer{' in time' if timed_out else ''}."

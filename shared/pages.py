@@ -88,7 +88,7 @@ async def code_exchange_refused(request: Request, exc: Exception) -> Response:
     if exc.error in ("access_denied", "invalid_client", "unauthorized_client"):
         message = (
             f"The tenant refused this application's credentials ({exc.error}: {exc.description}). "
-            "Check AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET (uv run python -m shared.check tests them)."
+            "Check AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET (uv run python -m shared.doctor tests them)."
         )
         return error_page(request, 502, "Tenant refused the application", message)
     return error_page(request, 400, "Login failed", f"The tenant refused the login: {exc.description or exc.error}.")

@@ -151,7 +151,7 @@ def run_step(create_app: Callable[[Settings], Starlette], description: str, *, w
         epilog=(
             "Without AUTH0_DOMAIN it also starts the bundled dev tenant on http://localhost:4000/ and prints its "
             "demo user. With AUTH0_DOMAIN, AUTH0_CLIENT_ID, AUTH0_CLIENT_SECRET and APP_SECRET_KEY (environment "
-            "or .env) it uses that Auth0 tenant; check them first with: uv run python -m shared.check"
+            "or .env) it uses that Auth0 tenant; check them first with: uv run python -m shared.doctor"
         ),
     )
     parser.add_argument("--port", type=int, help="port for the app (default: $PORT or 3000)")

@@ -25,7 +25,7 @@ COMMANDS = {
         ["-m", "shared.dev_tenant"],
         ["Auth0-compatible dev tenant", "--state-dir", ".dev-tenant/"],
     ),
-    "python -m shared.check": (["-m", "shared.check"], ["Check the configuration", "--env-file", "Exit code"]),
+    "python -m shared.doctor": (["-m", "shared.doctor"], ["configuration doctor", "--env-file", "Exit code"]),
 }
 
 

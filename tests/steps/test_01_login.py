@@ -162,7 +162,7 @@ def test_a_tenant_name_that_does_not_resolve_names_auth0_domain(serve_step, tena
     with serve_step(STEP, issuer="https://no-such-tenant.invalid/", embedded=False) as app:
         page = http.get(f"{app}/login")
     assert page.status_code == 503, page.text
-    assert "AUTH0_DOMAIN" in page.text and "uv run python -m shared.check" in page.text
+    assert "AUTH0_DOMAIN" in page.text and "uv run python -m shared.doctor" in page.text
     assert "Try again in a moment" not in page.text
 
 
