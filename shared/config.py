@@ -144,9 +144,7 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | Non
     }
     env = {key: value for key, value in env.items() if value != ""}
 
-    port_text = env.get("PORT", str(DEFAULT_PORT))
-    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
-        raise ConfigError(f"PORT={port_text!r} is not a port number (1-65535).")
+    port_text = checked_port(env, "PORT", DEFAULT_PORT)
     base_url = env.get("APP_BASE_URL", f"http://localhost:{port_text}").rstrip("/")
     base = urlsplit(base_url)
     if base.scheme not in ("http", "https") or not base.hostname or base.path:
@@ -156,8 +154,8 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | Non
 
     tenant_vars = ("AUTH0_DOMAIN", "AUTH0_CLIENT_ID", "AUTH0_CLIENT_SECRET")
     if not any(name in env for name in tenant_vars):
-        tenant_port = env.get("DEV_TENANT_PORT", str(TENANT_PORT))
-        return Settings(
+        tenant_port = checked_port(env, "DEV_TENANT_PORT", TENANT_PORT)
+        settings = Settings(
             issuer=f"http://localhost:{tenant_port}/",
             client_id=DEV_CLIENT_ID,
             client_secret=dev_client_secret(state_dir),
@@ -168,6 +166,7 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | Non
             connection=connection,
             **session_options(env),
         )
+        return own_port(settings)
 
     missing = [name for name in (*tenant_vars, "APP_SECRET_KEY") if name not in env]
     if missing:
@@ -176,7 +175,7 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | Non
             "(in the environment or .env; see .env.example), or unset all AUTH0_* variables "
             "to use the bundled dev tenant."
         )
-    return Settings(
+    settings = Settings(
         issuer=normalize_issuer(env["AUTH0_DOMAIN"]),
         client_id=env["AUTH0_CLIENT_ID"],
         client_secret=env["AUTH0_CLIENT_SECRET"],
@@ -186,6 +185,29 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | Non
         state_dir=state_dir,
         connection=connection,
         **session_options(env),
+    )
+    return own_port(settings)
+
+
+def checked_port(env: Mapping[str, str], name: str, default: int) -> str:
+    """The port in `name` (or the default) as text, refused unless it is a port number."""
+    text = env.get(name, str(default))
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise ConfigError(f"{name}={text!r} is not a port number (1-65535).")
+    return text
+
+
+def own_port(settings: Settings) -> Settings:
+    """`settings`, unless the app would listen on the port of a tenant on this machine (the dev tenant's)."""
+    tenant = urlsplit(settings.issuer)
+    tenant_port = tenant.port or (443 if tenant.scheme == "https" else 80)
+    if not is_loopback(tenant.hostname or "") or tenant_port != settings.port:
+        return settings
+    # One of the two would fail to listen, after the banner has told the learner to open it.
+    other = DEFAULT_PORT if settings.port != DEFAULT_PORT else DEFAULT_PORT + 1
+    whose = "the dev tenant's (DEV_TENANT_PORT moves it)" if settings.embedded else f"the tenant's ({settings.issuer})"
+    raise ConfigError(
+        f"Port {settings.port} is {whose}: the app needs a port of its own; use --port {other} (or PORT={other})."
     )
 
 

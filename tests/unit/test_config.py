@@ -216,3 +216,36 @@ def test_touch_interval_is_a_tenth_of_the_idle_timeout_capped_at_a_minute(tmp_pa
 def test_touch_interval_is_never_under_a_second(tmp_path):
     # Only a Settings built by hand can hold an idle timeout under the minimum (tests do this).
     assert replace(settings_from(tmp_path), session_idle_timeout=3).touch_interval == 1.0
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        (
+            {"PORT": "4000"},
+            "Port 4000 is the dev tenant's (DEV_TENANT_PORT moves it): the app needs a port of its own; use --port 3000 (or PORT=3000).",
+        ),
+        (
+            {"PORT": "3000", "DEV_TENANT_PORT": "3000"},
+            "Port 3000 is the dev tenant's (DEV_TENANT_PORT moves it): the app needs a port of its own; use --port 3001 (or PORT=3001).",
+        ),
+        (
+            {"PORT": "4100", **REAL, "AUTH0_DOMAIN": "http://127.0.0.1:4100/"},
+            "Port 4100 is the tenant's (http://127.0.0.1:4100/)",
+        ),
+    ],
+)
+def test_the_app_on_the_tenants_port_is_refused_naming_a_port_to_use_instead(tmp_path, env, message):
+    with pytest.raises(ConfigError) as refused:
+        settings_from(tmp_path, **env)
+    assert str(refused.value).startswith(message)
+
+
+def test_the_app_beside_a_remote_tenant_may_use_any_port(tmp_path):
+    assert settings_from(tmp_path, PORT="443", **REAL).port == 443
+
+
+@pytest.mark.parametrize("port", ["abc", "0", "70000"])
+def test_a_bad_dev_tenant_port_is_a_clear_error(tmp_path, port):
+    with pytest.raises(ConfigError, match=f"DEV_TENANT_PORT='{port}' is not a port number"):
+        settings_from(tmp_path, DEV_TENANT_PORT=port)
