@@ -147,11 +147,14 @@ class DevTenantKeeper:
 def run_step(create_app: Callable[[Settings], Starlette], description: str, *, where_to_click: str) -> None:
     """The `uv run <step>/app.py` entry point: parse --help/--port, check the config, serve."""
     parser = argparse.ArgumentParser(
+        prog=sys.argv[0],  # as typed, e.g. 01-Login/app.py: every step's file is called app.py
         description=f"{description}. Serves the app on http://localhost:3000/ (or --port); open it and {where_to_click}",
         epilog=(
-            "Without AUTH0_DOMAIN it also starts the bundled dev tenant on http://localhost:4000/ and prints its "
-            "demo user. With AUTH0_DOMAIN, AUTH0_CLIENT_ID, AUTH0_CLIENT_SECRET and APP_SECRET_KEY (environment "
-            "or .env) it uses that Auth0 tenant; check them first with: uv run python -m shared.doctor"
+            "Without AUTH0_DOMAIN it also starts the bundled dev tenant on http://localhost:4000/ "
+            "(DEV_TENANT_PORT=4001 moves it) and prints its demo user; the tenant keeps its keys and users in "
+            ".dev-tenant/ (or DEV_TENANT_STATE_DIR). With AUTH0_DOMAIN, AUTH0_CLIENT_ID, AUTH0_CLIENT_SECRET and "
+            "APP_SECRET_KEY it uses that Auth0 tenant; check them first with: uv run python -m shared.doctor. "
+            "Every setting comes from the environment or from .env at the project root (see .env.example)."
         ),
     )
     parser.add_argument("--port", type=int, help="port for the app (default: $PORT or 3000)")
@@ -173,8 +176,8 @@ def run_step(create_app: Callable[[Settings], Starlette], description: str, *, w
         config = uvicorn.Config(app, host=BIND_HOST, port=settings.port, log_level="warning")
         uvicorn.Server(config).run()
     except ConfigError as error:
-        print(f"error: {error}", file=sys.stderr)
-        raise SystemExit(2) from None
+        # argparse's form for every command of this project: `PROG: error: what to change`.
+        parser.exit(2, f"{parser.prog}: error: {error}\n")
     except KeyboardInterrupt:
         # uvicorn stops gracefully on Ctrl-C, then raises the signal again for whoever called it
         # (and a Ctrl-C before it serves lands anywhere): for a learner, a traceback after a stop.

@@ -22,6 +22,18 @@ def test_a_step_reusing_the_dev_tenant_prints_the_demo_user_and_password_too(sta
 def test_a_step_started_with_a_short_app_secret_key_stops_and_says_how_to_make_one(start_step):
     step = start_step("01-Login/app.py", wait=False, APP_SECRET_KEY="short")
     assert step.process.wait(timeout=30) == 2, step.console
-    assert step.console.startswith("error: APP_SECRET_KEY is 5 characters; it signs session cookies"), step.console
+    assert step.console.startswith(
+        "01-Login/app.py: error: APP_SECRET_KEY is 5 characters; it signs session cookies"
+    ), step.console
     assert 'python -c "import secrets; print(secrets.token_urlsafe(48))"' in step.console
     assert "Traceback" not in step.console
+
+
+def test_a_step_on_the_dev_tenants_port_stops_before_its_banner_naming_a_port_to_use(start_step, step_env):
+    step = start_step("02-Custom-Login/app.py", wait=False, PORT=step_env["DEV_TENANT_PORT"])
+    assert step.process.wait(timeout=30) == 2, step.console
+    port = step_env["DEV_TENANT_PORT"]
+    assert step.console == (
+        f"02-Custom-Login/app.py: error: Port {port} is the dev tenant's (DEV_TENANT_PORT moves it): "
+        "the app needs a port of its own; use --port 3000 (or PORT=3000).\n"
+    )
