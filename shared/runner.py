@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 import errno
 import json
+import signal
 import socket
 import sys
 import threading
 import time
 import urllib.request
 from collections.abc import Callable
+from types import FrameType
 from urllib.parse import urlsplit
 
 import uvicorn
@@ -19,6 +21,7 @@ from starlette.applications import Starlette
 from shared.config import ConfigError, Settings, load_settings
 
 BIND_HOST = "127.0.0.1"  # loopback only: the dev tenant and these apps are for one developer's machine
+STOP_WITHIN = 5  # seconds a request still running may hold up the stop (uvicorn: timeout_graceful_shutdown)
 
 
 def _port_is_free(port: int) -> bool:
@@ -75,6 +78,21 @@ def _reuse_banner(settings: Settings) -> str:
 
 def _indented(text: str) -> str:
     return "  " + text.replace("\n", "\n  ")
+
+
+class StepServer(uvicorn.Server):
+    """uvicorn's server, for which a second Ctrl-C while it stops changes nothing.
+
+    uvicorn makes a second Ctrl-C a forced stop that skips the app's lifespan shutdown; Starlette then
+    reports the lifespan it cancels as a traceback, in every step. The stop cannot hang (STOP_WITHIN),
+    so there is nothing to force. This overrides uvicorn's signal handler, `handle_exit`, an internal
+    detail: tests/integration/test_ctrl_c.py presses Ctrl-C twice and fails if an upgrade changes it.
+    """
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if self.should_exit and sig == signal.SIGINT:
+            return
+        super().handle_exit(sig, frame)
 
 
 class DevTenantKeeper:
@@ -165,6 +183,7 @@ def run_step(create_app: Callable[[Settings], Starlette], description: str, *, w
 
         environ = {**os.environ, "PORT": str(args.port)}
     tenant: DevTenantKeeper | None = None
+    signal.signal(signal.SIGINT, _interrupt_once)
     try:
         settings = load_settings(environ)
         if not _port_is_free(settings.port):
@@ -173,8 +192,10 @@ def run_step(create_app: Callable[[Settings], Starlette], description: str, *, w
         tenant_banner = tenant.start() if tenant is not None else ""
         _print_banner(settings, description, where_to_click, tenant_banner)
         app = create_app(settings)
-        config = uvicorn.Config(app, host=BIND_HOST, port=settings.port, log_level="warning")
-        uvicorn.Server(config).run()
+        config = uvicorn.Config(
+            app, host=BIND_HOST, port=settings.port, log_level="warning", timeout_graceful_shutdown=STOP_WITHIN
+        )
+        StepServer(config).run()
     except ConfigError as error:
         # argparse's form for every command of this project: `PROG: error: what to change`.
         parser.exit(2, f"{parser.prog}: error: {error}\n")
@@ -183,9 +204,17 @@ def run_step(create_app: Callable[[Settings], Starlette], description: str, *, w
         # (and a Ctrl-C before it serves lands anywhere): for a learner, a traceback after a stop.
         pass
     finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # stopping already (uvicorn took the first Ctrl-C)
         if tenant is not None:
             tenant.stop()
     print(f"{description} stopped.", flush=True)
+
+
+def _interrupt_once(sig: int, frame: FrameType | None) -> None:
+    """Ctrl-C before or after uvicorn serves: stop; from then on, a Ctrl-C would only interrupt the
+    stop itself with a traceback."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    raise KeyboardInterrupt
 
 
 def _print_banner(settings: Settings, description: str, where_to_click: str, tenant_banner: str) -> None:
