@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from dotenv import dotenv_values
 
@@ -94,6 +95,29 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def plain_http_issuer(issuer: str, error: BaseException) -> str | None:
+    """The issuer to write instead when `error` shows that an https issuer on this machine answered in
+    plain http (AUTH0_DOMAIN=localhost:4000 means https://localhost:4000/; the dev tenant speaks http)."""
+    parts = urlsplit(issuer)
+    if parts.scheme != "https" or not is_loopback(parts.hostname or ""):
+        return None
+    cause: BaseException | None = error
+    seen: set[int] = set()
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        # OpenSSL's reason when the answer does not start with a TLS record: "HTTP/1.1 400 …" reads as
+        # a record of an unknown TLS version.
+        if isinstance(cause, ssl.SSLError) and cause.reason == "WRONG_VERSION_NUMBER":
+            return urlunsplit(parts._replace(scheme="http"))
+        cause = cause.__cause__ or cause.__context__
+    return None
+
+
+def plain_http_fix(http_issuer: str) -> str:
+    """What to change when the tenant answered in plain http: one sentence for the page, the console and the doctor."""
+    return f"this server speaks plain http: write AUTH0_DOMAIN={http_issuer} (in the environment or .env)"
 
 
 def normalize_issuer(domain: str) -> str:

@@ -19,7 +19,7 @@ from typing import Any, TextIO
 
 import httpx2
 
-from shared.config import MIN_SECRET_KEY_LENGTH, ConfigError, Settings, load_settings
+from shared.config import MIN_SECRET_KEY_LENGTH, ConfigError, Settings, load_settings, plain_http_fix, plain_http_issuer
 from shared.provider import OPTIONAL_ENDPOINTS, REQUIRED_ENDPOINTS
 
 DASHBOARD_APP = "Auth0 Dashboard → Applications → your application → Settings"
@@ -200,7 +200,11 @@ def run_checks(settings: Settings, client: httpx2.Client, now: Callable[[], floa
             raise ValueError("not a JSON object")
     except httpx2.HTTPError as error:
         answered = isinstance(error, httpx2.HTTPStatusError)
-        if settings.embedded and answered:
+        detail = f"{settings.discovery_url}: {error}"
+        if http_issuer := plain_http_issuer(settings.issuer, error):
+            detail = f"{settings.discovery_url}: the answer came in plain http, not https"
+            fix = plain_http_fix(http_issuer)
+        elif settings.embedded and answered:
             fix = (
                 f"something other than the dev tenant answers at {settings.issuer}; stop it, "
                 "or set DEV_TENANT_PORT to another port"
@@ -209,7 +213,7 @@ def run_checks(settings: Settings, client: httpx2.Client, now: Callable[[], floa
             fix = f"nothing answers at {settings.issuer}: the dev tenant is not running; {START_DEV_TENANT}"
         else:
             fix = f"check AUTH0_DOMAIN (environment or .env; {DASHBOARD_APP} → Domain) and this machine's network"
-        results.append(_fail("tenant reachable", f"{settings.discovery_url}: {error}", fix))
+        results.append(_fail("tenant reachable", detail, fix))
         return results + [
             Result(name, None, "skipped: the tenant did not answer")
             for name in ("issuer", "endpoints", "clock", "signing keys", "client credentials")

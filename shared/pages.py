@@ -68,6 +68,8 @@ async def tenant_unavailable(request: Request, exc: Exception) -> Response:
     settings = context(request).settings
     if exc.unresolved:
         return error_page(request, exc.status, "Identity provider not found", str(exc))
+    if exc.plain_http:
+        return error_page(request, exc.status, "Identity provider speaks plain http", str(exc))
     hint = " Is the dev tenant running?" if settings.embedded else ""
     # At the callback the login's state is already spent: reloading would only say "no login in progress".
     again = "Start again from Log In" if request.url.path == urlsplit(settings.redirect_uri).path else "Try again"

@@ -7,6 +7,7 @@ import errno
 import json
 import signal
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -18,7 +19,7 @@ from urllib.parse import urlsplit
 import uvicorn
 from starlette.applications import Starlette
 
-from shared.config import ConfigError, Settings, load_settings
+from shared.config import ConfigError, Settings, is_loopback, load_settings, plain_http_fix, plain_http_issuer
 
 BIND_HOST = "127.0.0.1"  # loopback only: the dev tenant and these apps are for one developer's machine
 STOP_WITHIN = 5  # seconds a request still running may hold up the stop (uvicorn: timeout_graceful_shutdown)
@@ -46,6 +47,28 @@ def _running_tenant_issuer(issuer: str) -> str | None:
     except (OSError, ValueError, AttributeError):
         return None
     return claimed if isinstance(claimed, str) else None
+
+
+def _refuse_plain_http(issuer: str) -> None:
+    """Raise ConfigError when an https issuer on this machine speaks plain http (AUTH0_DOMAIN=localhost:4000)."""
+    parts = urlsplit(issuer)
+    if parts.scheme != "https" or not is_loopback(parts.hostname or ""):
+        return
+    # Whether the port speaks TLS at all, so no certificate check (and no CA store to load); the app's
+    # own client verifies the certificate of every real request.
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    try:
+        with (
+            socket.create_connection((parts.hostname, parts.port or 443), timeout=2) as sock,
+            context.wrap_socket(sock, server_hostname=parts.hostname),
+        ):
+            return
+    except OSError as error:  # nothing listening yet is for the first page to say, once it is needed
+        http_issuer = plain_http_issuer(issuer, error)
+        if http_issuer:
+            raise ConfigError(f"The tenant at {issuer} answered, but {plain_http_fix(http_issuer)}.") from None
 
 
 def _claim_port(port: int) -> socket.socket | None:
@@ -188,6 +211,7 @@ def run_step(create_app: Callable[[Settings], Starlette], description: str, *, w
         settings = load_settings(environ)
         if not _port_is_free(settings.port):
             raise ConfigError(f"Port {settings.port} is already in use: stop the other app or pass --port 3001.")
+        _refuse_plain_http(settings.issuer)
         tenant = DevTenantKeeper(settings) if settings.embedded else None
         tenant_banner = tenant.start() if tenant is not None else ""
         _print_banner(settings, description, where_to_click, tenant_banner)

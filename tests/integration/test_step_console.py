@@ -37,3 +37,15 @@ def test_a_step_on_the_dev_tenants_port_stops_before_its_banner_naming_a_port_to
         f"02-Custom-Login/app.py: error: Port {port} is the dev tenant's (DEV_TENANT_PORT moves it): "
         "the app needs a port of its own; use --port 3000 (or PORT=3000).\n"
     )
+
+
+def test_a_domain_without_http_on_a_plain_http_tenant_stops_the_step_saying_to_write_http(start_step, step_env):
+    start_step("01-Login/app.py")  # runs the dev tenant, in plain http
+    port = step_env["DEV_TENANT_PORT"]
+    real = {"AUTH0_CLIENT_ID": "tutorial-app", "AUTH0_CLIENT_SECRET": "s", "APP_SECRET_KEY": "k" * 40}
+    step = start_step("02-Custom-Login/app.py", wait=False, AUTH0_DOMAIN=f"localhost:{port}", **real)
+    assert step.process.wait(timeout=30) == 2, step.console
+    assert step.console == (
+        f"02-Custom-Login/app.py: error: The tenant at https://localhost:{port}/ answered, but this server "
+        f"speaks plain http: write AUTH0_DOMAIN=http://localhost:{port}/ (in the environment or .env).\n"
+    )

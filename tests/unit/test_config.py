@@ -3,9 +3,18 @@
 from dataclasses import replace
 from pathlib import Path
 
+import httpx2
 import pytest
 
-from shared.config import MIN_IDLE_TIMEOUT, ConfigError, load_settings, normalize_issuer
+from shared.config import (
+    MIN_IDLE_TIMEOUT,
+    ConfigError,
+    load_settings,
+    normalize_issuer,
+    plain_http_fix,
+    plain_http_issuer,
+)
+from tests.support.servers import free_port
 
 REAL = {
     "AUTH0_DOMAIN": "dev-abc123.us.auth0.com",
@@ -249,3 +258,28 @@ def test_the_app_beside_a_remote_tenant_may_use_any_port(tmp_path):
 def test_a_bad_dev_tenant_port_is_a_clear_error(tmp_path, port):
     with pytest.raises(ConfigError, match=f"DEV_TENANT_PORT='{port}' is not a port number"):
         settings_from(tmp_path, DEV_TENANT_PORT=port)
+
+
+def https_error(url: str) -> Exception:
+    """What the app's HTTP client raises when it asks `url` over https."""
+    with pytest.raises(httpx2.HTTPError) as failed:
+        httpx2.get(url, timeout=5)
+    return failed.value
+
+
+def test_an_https_issuer_answered_in_plain_http_on_this_machine_names_the_http_issuer(tenant):
+    port = tenant.issuer.rstrip("/").rsplit(":", 1)[1]
+    issuer = f"https://localhost:{port}/"
+    error = https_error(f"{issuer}.well-known/openid-configuration")
+    assert plain_http_issuer(issuer, error) == f"http://localhost:{port}/"
+    assert plain_http_fix("http://localhost:4000/") == (
+        "this server speaks plain http: write AUTH0_DOMAIN=http://localhost:4000/ (in the environment or .env)"
+    )
+
+
+def test_nothing_listening_or_a_remote_issuer_is_not_called_plain_http(tenant):
+    port = tenant.issuer.rstrip("/").rsplit(":", 1)[1]
+    nothing = f"https://localhost:{free_port()}/"
+    assert plain_http_issuer(nothing, https_error(nothing)) is None
+    answered = https_error(f"https://localhost:{port}/")
+    assert plain_http_issuer(f"https://dev-abc.eu.auth0.com:{port}/", answered) is None  # only this machine's

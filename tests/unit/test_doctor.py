@@ -117,6 +117,15 @@ def test_real_tenant_not_answering_points_at_auth0_domain(tenant, tmp_path):
     assert "fix: check AUTH0_DOMAIN" in output
 
 
+def test_a_domain_without_http_on_a_plain_http_tenant_says_to_write_http(tenant, tmp_path):
+    port = tenant.issuer.rstrip("/").rsplit(":", 1)[1]
+    code, output = run_check(tmp_path, **real_env(f"localhost:{port}", tenant))
+    assert code == 1, output
+    assert "the answer came in plain http, not https" in line_of(output, "tenant reachable")
+    assert f"fix: this server speaks plain http: write AUTH0_DOMAIN=http://localhost:{port}/" in output
+    assert "WRONG_VERSION_NUMBER" not in output
+
+
 def test_issuer_mismatch_names_both_issuers_and_auth0_domain(tenant, tmp_path):
     with fake_tenant(tenant, issuer="https://someone-else.example/") as url:
         code, output = run_check(tmp_path, **real_env(url, tenant))
