@@ -154,6 +154,31 @@ def checked_secret_key(value: str) -> str:
     return value
 
 
+def ignored_env_files(*folders: Path) -> list[Path]:
+    """The `.env` files in `folders` (a step's, the working directory) that nothing reads.
+
+    One `.env`, at the project root, configures every step, exercise copy and the doctor alike; a
+    second one in a step folder (Auth0's samples keep one per step) would make them disagree, so it
+    is not read, and the step says so instead of ignoring it silently.
+    """
+    found = {(folder / ".env").resolve() for folder in folders}
+    return sorted(path for path in found if path.is_file() and path != (PROJECT_ROOT / ".env").resolve())
+
+
+def env_file_warning(ignored: Path) -> str:
+    """The one line a command prints about a `.env` it does not read."""
+    root = PROJECT_ROOT / ".env"
+    return f"{shown_path(ignored)} is not read: move its settings to {shown_path(root)}, the .env every step reads"
+
+
+def shown_path(path: Path) -> str:
+    """`path` as the learner would type it from where they are."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
 def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | None = None) -> Settings:
     """Read the configuration a step runs with; raise ConfigError naming what is missing or wrong.
 

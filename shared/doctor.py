@@ -19,7 +19,16 @@ from typing import Any, TextIO
 
 import httpx2
 
-from shared.config import MIN_SECRET_KEY_LENGTH, ConfigError, Settings, load_settings, plain_http_fix, plain_http_issuer
+from shared.config import (
+    MIN_SECRET_KEY_LENGTH,
+    ConfigError,
+    Settings,
+    env_file_warning,
+    ignored_env_files,
+    load_settings,
+    plain_http_fix,
+    plain_http_issuer,
+)
 from shared.provider import OPTIONAL_ENDPOINTS, REQUIRED_ENDPOINTS
 
 DASHBOARD_APP = "Auth0 Dashboard → Applications → your application → Settings"
@@ -295,6 +304,9 @@ def main(
     args = parser.parse_args(argv)
     if args.env_file is not None and not args.env_file.is_file():
         parser.error(f"--env-file {args.env_file}: no such file")
+    if args.env_file is None:
+        for ignored in ignored_env_files(Path.cwd()):
+            print(f"{parser.prog}: warning: {env_file_warning(ignored)}", file=sys.stderr)
     try:
         settings = load_settings(environ, env_file=args.env_file)
     except ConfigError as error:

@@ -13,13 +13,23 @@ import threading
 import time
 import urllib.request
 from collections.abc import Callable
+from pathlib import Path
 from types import FrameType
 from urllib.parse import urlsplit
 
 import uvicorn
 from starlette.applications import Starlette
 
-from shared.config import ConfigError, Settings, is_loopback, load_settings, plain_http_fix, plain_http_issuer
+from shared.config import (
+    ConfigError,
+    Settings,
+    env_file_warning,
+    ignored_env_files,
+    is_loopback,
+    load_settings,
+    plain_http_fix,
+    plain_http_issuer,
+)
 
 BIND_HOST = "127.0.0.1"  # loopback only: the dev tenant and these apps are for one developer's machine
 STOP_WITHIN = 5  # seconds a request still running may hold up the stop (uvicorn: timeout_graceful_shutdown)
@@ -205,6 +215,8 @@ def run_step(create_app: Callable[[Settings], Starlette], description: str, *, w
         import os
 
         environ = {**os.environ, "PORT": str(args.port)}
+    for ignored in ignored_env_files(Path(sys.argv[0]).parent, Path.cwd()):
+        print(f"{parser.prog}: warning: {env_file_warning(ignored)}", file=sys.stderr)
     tenant: DevTenantKeeper | None = None
     signal.signal(signal.SIGINT, _interrupt_once)
     try:

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
+from tests.integration.conftest import ROOT
+
 
 def banner_lines(console: str) -> list[str]:
     """The dev tenant's lines under its heading: issuer, client_id, demo user, password, state dir."""
@@ -49,3 +54,25 @@ def test_a_domain_without_http_on_a_plain_http_tenant_stops_the_step_saying_to_w
         f"02-Custom-Login/app.py: error: The tenant at https://localhost:{port}/ answered, but this server "
         f"speaks plain http: write AUTH0_DOMAIN=http://localhost:{port}/ (in the environment or .env).\n"
     )
+
+
+def test_a_dotenv_where_the_step_is_started_is_not_read_and_the_step_says_so(step_env, tmp_path):
+    """`cd 01-Login && uv run app.py` beside a .env of its own: one line says where settings go."""
+    started_in = tmp_path / "01-Login"
+    started_in.mkdir()
+    (started_in / ".env").write_text("PORT=3999\n")
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "01-Login/app.py")],
+        cwd=started_in,
+        env={**step_env, "PORT": "not-a-port"},  # stops at once, after the line about .env
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2, result.stderr
+    warning, error = result.stderr.splitlines()
+    assert warning == (
+        f"{ROOT / '01-Login/app.py'}: warning: .env is not read: move its settings to {ROOT / '.env'}, "
+        "the .env every step reads"
+    )
+    assert "PORT='not-a-port'" in error

@@ -9,6 +9,7 @@ import pytest
 from shared.config import (
     MIN_IDLE_TIMEOUT,
     ConfigError,
+    ignored_env_files,
     load_settings,
     normalize_issuer,
     plain_http_fix,
@@ -283,3 +284,18 @@ def test_nothing_listening_or_a_remote_issuer_is_not_called_plain_http(tenant):
     assert plain_http_issuer(nothing, https_error(nothing)) is None
     answered = https_error(f"https://localhost:{port}/")
     assert plain_http_issuer(f"https://dev-abc.eu.auth0.com:{port}/", answered) is None  # only this machine's
+
+
+def test_a_dotenv_outside_the_project_root_is_found_as_not_read(tmp_path):
+    step_folder, elsewhere = tmp_path / "01-Login", tmp_path / "empty"
+    step_folder.mkdir()
+    elsewhere.mkdir()
+    (step_folder / ".env").write_text("PORT=3999\n")
+    assert ignored_env_files(step_folder, elsewhere, step_folder) == [(step_folder / ".env").resolve()]
+    assert ignored_env_files(elsewhere) == []
+
+
+def test_the_project_roots_dotenv_is_the_one_read(tmp_path, monkeypatch):
+    monkeypatch.setattr("shared.config.PROJECT_ROOT", tmp_path)
+    (tmp_path / ".env").write_text("PORT=3999\n")
+    assert ignored_env_files(tmp_path) == []

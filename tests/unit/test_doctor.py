@@ -203,6 +203,17 @@ def test_help_explains_the_exit_codes():
     assert "--env-file" in result.stdout and "Exit code" in result.stdout
 
 
+def test_a_dotenv_where_the_doctor_is_run_is_not_read_and_it_says_so(tmp_path, monkeypatch, capsys):
+    (tmp_path / ".env").write_text("AUTH0_DOMAIN=dev-abc123.us.auth0.com\n")
+    monkeypatch.chdir(tmp_path)
+    code = main([], environ={"PORT": "not-a-port"}, out=io.StringIO())
+    assert code == 2
+    assert capsys.readouterr().err == (
+        f"python -m shared.doctor: warning: .env is not read: move its settings to {REPO / '.env'}, "
+        "the .env every step reads\n"
+    )
+
+
 def test_the_old_command_name_points_at_the_new_one_in_one_line():
     result = subprocess.run(
         [sys.executable, "-m", "shared.check"], cwd=REPO, capture_output=True, text=True, timeout=30
