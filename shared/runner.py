@@ -231,24 +231,26 @@ def run_step(create_app: Callable[[Settings], Starlette], description: str, *, w
         config = uvicorn.Config(
             app, host=BIND_HOST, port=settings.port, log_level="warning", timeout_graceful_shutdown=STOP_WITHIN
         )
-        StepServer(config).run()
+        server = StepServer(config)
+        # A Ctrl-C from here until uvicorn has put its own handler in place, or after it removes it,
+        # stops the server as uvicorn's handler would, instead of interrupting it half-way.
+        signal.signal(signal.SIGINT, lambda sig, frame: setattr(server, "should_exit", True))
+        server.run()
     except ConfigError as error:
         # argparse's form for every command of this project: `PROG: error: what to change`.
         parser.exit(2, f"{parser.prog}: error: {error}\n")
-    except KeyboardInterrupt:
-        # uvicorn stops gracefully on Ctrl-C, then raises the signal again for whoever called it
-        # (and a Ctrl-C before it serves lands anywhere): for a learner, a traceback after a stop.
+    except KeyboardInterrupt:  # Ctrl-C while the step starts (_interrupt_once): a stop, not a traceback
         pass
     finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # stopping already (uvicorn took the first Ctrl-C)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # stopping already
         if tenant is not None:
             tenant.stop()
     print(f"{description} stopped.", flush=True)
 
 
 def _interrupt_once(sig: int, frame: FrameType | None) -> None:
-    """Ctrl-C before or after uvicorn serves: stop; from then on, a Ctrl-C would only interrupt the
-    stop itself with a traceback."""
+    """Ctrl-C while the step starts: stop; from then on, a Ctrl-C would only interrupt the stop itself
+    with a traceback."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     raise KeyboardInterrupt
 
