@@ -68,6 +68,8 @@ async def tenant_unavailable(request: Request, exc: Exception) -> Response:
     settings = context(request).settings
     if exc.unresolved:
         return error_page(request, exc.status, "Identity provider not found", str(exc))
+    if exc.plain_http:
+        return error_page(request, exc.status, "Identity provider speaks plain http", str(exc))
     hint = " Is the dev tenant running?" if settings.embedded else ""
     # At the callback the login's state is already spent: reloading would only say "no login in progress".
     again = "Start again from Log In" if request.url.path == urlsplit(settings.redirect_uri).path else "Try again"
@@ -88,7 +90,7 @@ async def code_exchange_refused(request: Request, exc: Exception) -> Response:
     if exc.error in ("access_denied", "invalid_client", "unauthorized_client"):
         message = (
             f"The tenant refused this application's credentials ({exc.error}: {exc.description}). "
-            "Check AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET (uv run python -m shared.check tests them)."
+            "Check AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET (uv run python -m shared.doctor tests them)."
         )
         return error_page(request, 502, "Tenant refused the application", message)
     return error_page(request, 400, "Login failed", f"The tenant refused the login: {exc.description or exc.error}.")
