@@ -146,7 +146,6 @@ class Authorize:
                 expires=self.tenant.now() + CODE_TTL,
             ),
         )
-        self.tenant.backchannel.remember(session, tx.client_id, tx.redirect_uri)  # this app now holds the sid
         return redirect_to_client(tx.redirect_uri, {"code": code, "state": tx.state})
 
     def log_in(self, tx_id: str, user: User) -> RedirectResponse:
