@@ -18,9 +18,7 @@ if TYPE_CHECKING:
     from ..tenant import Tenant
 
 
-TOO_MANY_HOLDERS = (
-    "Too many applications hold this login session already; log out and log in again to start a new one."
-)
+TOO_MANY_HOLDERS = "Too many applications hold this login session already; log out and log in again to start a new one."
 
 
 def s256(verifier: str) -> str:
