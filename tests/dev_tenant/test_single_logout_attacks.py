@@ -10,8 +10,9 @@ from __future__ import annotations
 from shared.dev_tenant import DEV_CLIENT_ID
 from shared.dev_tenant.backchannel import MAX_HOLDERS
 
-from .conftest import CALLBACK, authorize_params, exchange, login
+from .conftest import CALLBACK, authorize_params, exchange, form_fields, login, query, start_login
 from .test_backchannel_logout import log_in_at, receiving, silent_login_at
+from .test_faults import parts
 
 SESSION_COOKIE = "devtenant_session"
 
@@ -63,3 +64,23 @@ def test_a_full_list_of_holders_refuses_the_next_app_instead_of_forgetting_it(cl
     assert refused.json()["error"] == "access_denied"
     assert "log out" in refused.json()["error_description"]
     assert len(tenant.backchannel.holders(claims["sid"])) == MAX_HOLDERS
+
+
+def google_login_at(client, redirect_uri: str, secret: str) -> dict:
+    """Step 02's "Log In with Google": a second hosted login in the same browser; the id_token's claims."""
+    page, _ = start_login(client, redirect_uri=redirect_uri, connection="google-oauth2")
+    response = client.post("/u/google", data={**form_fields(page.text), "account": "demo"})
+    code = query(response.headers["location"])["code"]
+    return parts(exchange(client, code, secret, redirect_uri=redirect_uri).json()["id_token"])[1]
+
+
+def test_a_second_hosted_login_in_the_same_browser_leaves_no_sso_session_behind(client, tenant, secret):
+    with receiving() as first, receiving() as second:
+        one = log_in_at(client, first.callback, secret)  # step 03, say
+        two = google_login_at(client, second.callback, secret)  # then step 02's Google button
+        assert one["sid"] != two["sid"] and one["sub"] != two["sub"]
+        client.get("/oidc/logout", params={"logout_hint": two["sid"], "client_id": DEV_CLIENT_ID})
+        assert not tenant.session_alive(one["sid"]), "the first SSO session outlived every logout"
+        assert not tenant.session_alive(two["sid"])
+        assert [parts(p["form"]["logout_token"])[1]["sid"] for p in first.received] == [one["sid"]]
+        assert [parts(p["form"]["logout_token"])[1]["sid"] for p in second.received] == [two["sid"]]
