@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx2
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.routing import BaseRoute, Mount
@@ -22,6 +23,7 @@ from shared.config import Settings
 from shared.context import AppContext
 from shared.cookies import cookie_name
 from shared.errors import LoginError, TenantUnavailable
+from shared.head import HeadAsGet
 from shared.headers import SecurityHeaders
 from shared.hosts import CanonicalHostMiddleware
 from shared.provider import Provider
@@ -75,6 +77,7 @@ def build_app(
         middleware=[
             # Outermost, so every answer has them, redirects and error pages included (shared/headers.py).
             Middleware(SecurityHeaders, settings=settings),
+            Middleware(HeadAsGet),  # HEAD answers as GET does, without the body (shared/head.py)
             Middleware(CanonicalHostMiddleware, base_url=settings.base_url, any_host=any_host),
             Middleware(ForgetUnreadableSignedCookie, cookie=signed, secure=settings.https),
             Middleware(
@@ -86,7 +89,7 @@ def build_app(
             ),
             Middleware(CheckSessionMiddleware, read=read_id_token, check=check_session, erase=erase_id_token),
         ],
-        exception_handlers=pages.ERROR_PAGES,
+        exception_handlers={**pages.ERROR_PAGES, HTTPException: pages.http_errors(server_paths=any_host)},
         lifespan=lifespan,
     )
     app.state.context = ctx
