@@ -117,7 +117,7 @@ def run(argv: list[str] | None = None, out: TextIO | None = None) -> int:
             where = destination(args.board, args.room, args.name)
             return grade_copy(step, args.into, args.file, as_json=args.json, out=out, board=where)
     except ExerciseError as error:
-        print(f"{PROG} {args.command}: {error}", file=sys.stderr)
+        print(f"{PROG} {args.command}: error: {error}", file=sys.stderr)
         return 2
     return 0
 
