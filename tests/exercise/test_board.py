@@ -470,7 +470,7 @@ def test_a_damaged_state_file_stops_the_board_with_one_line_and_is_kept(tmp_path
 @contextlib.contextmanager
 def teacher_runs_board(*args: str) -> Iterator[tuple[str, dict[str, str]]]:
     """`python -m shared.exercise board ARGS` as a teacher starts it; yields the banner, then presses
-    Ctrl-C and fills the dict with what it printed after ("out") and on stderr ("err")."""
+    Ctrl-C twice and fills the dict with what it printed after ("out") and on stderr ("err")."""
     teacher = subprocess.Popen(
         [sys.executable, "-m", "shared.exercise", "board", *args],
         cwd=ROOT,
@@ -490,6 +490,7 @@ def teacher_runs_board(*args: str) -> Iterator[tuple[str, dict[str, str]]]:
         yield "".join(lines), after
     finally:
         teacher.send_signal(signal.SIGINT)
+        teacher.send_signal(signal.SIGINT)  # an impatient second Ctrl-C changes nothing
         after["out"], after["err"] = teacher.communicate(timeout=20)
 
 
