@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
+import redis as sync_redis
 import redis.asyncio as redis
 
 from tests.support.redis_server import running_redis
@@ -280,3 +281,96 @@ def test_a_frozen_redis_is_unavailable_within_two_seconds_even_for_a_record_in_m
                     os.kill(pid, signal.SIGCONT)
 
         asyncio.run(main())
+
+
+# ---- Memory never outlives what Redis knows ------------------------------------------------------
+
+
+def test_a_record_changed_without_an_invalidation_report_is_not_served_from_memory_for_long(tmp_path):
+    # SWAPDB swaps the data under every connection and sends no report: Redis's own word for "what
+    # changed" is all the memory had, so only a bound on each record's age ends its use.
+    with running_redis(tmp_path) as url:
+
+        async def main():
+            async with instances(url) as (a, b):
+                session = record()
+                assert await a.start(session)
+                await cached(b, session)
+                raw = redis.Redis.from_url(url)
+                await raw.swapdb(0, 1)
+                await raw.aclose()
+                await until(lambda: _is_none(b, session), within=5)
+
+        asyncio.run(main())
+
+
+@pytest.mark.parametrize("logout", ["end", "end_by_logout_token"])
+def test_a_logout_that_finds_nothing_to_delete_still_reaches_another_instances_memory(tmp_path, monkeypatch, logout):
+    # Redis reports a DEL only when there was a key to delete. The record is gone from under the
+    # data connections (SWAPDB) but still in B's memory: the logout must reach it all the same, not
+    # wait for the memory's age limit (made an hour here, so only the logout itself can pass).
+    monkeypatch.setattr(redis_records, "MAX_AGE", HOUR, raising=False)
+    with running_redis(tmp_path) as url:
+
+        async def main():
+            async with instances(url) as (a, b):
+                session = record("sid-7", "user-7")
+                assert await a.start(session)
+                await cached(b, session)
+                raw = redis.Redis.from_url(url)
+                await raw.swapdb(0, 1)
+                await raw.aclose()
+                if logout == "end":
+                    await a.end(session.key)
+                else:
+                    assert await a.end_by_logout_token(
+                        jti="j", jti_until=NOW + 120, sid="sid-7", sub="user-7", sid_ended_until=NOW + HOUR
+                    )
+                await until(lambda: _is_none(b, session), within=2)
+
+        asyncio.run(main())
+
+
+def test_a_logout_token_naming_only_a_user_whose_index_is_gone_still_reaches_memory(tmp_path, monkeypatch):
+    # The same, for a logout token that names only the user (Back-Channel Logout §2.7).
+    monkeypatch.setattr(redis_records, "MAX_AGE", HOUR, raising=False)
+    with running_redis(tmp_path) as url:
+
+        async def main():
+            async with instances(url) as (a, b):
+                session, other = record(None, "user-8"), record(None, "user-9")
+                assert await a.start(session)
+                assert await a.start(other)
+                await cached(b, session)
+                await cached(b, other)
+                raw = redis.Redis.from_url(url)
+                await raw.swapdb(0, 1)
+                await raw.aclose()
+                assert await a.end_by_logout_token(
+                    jti="j", jti_until=NOW + 120, sid=None, sub="user-8", sid_ended_until=NOW + HOUR
+                )
+                await until(lambda: _is_none(b, session), within=2)
+                reads = count_reads(b)
+                assert await b.get(other.key) == other  # another user's stays in memory
+                assert reads[0] == 0
+
+        asyncio.run(main())
+
+
+def test_an_instance_that_stalled_reads_redis_after_the_stall_not_its_memory(redis_url):
+    # A blocking call (or SIGSTOP) holds the whole event loop: the logout's report waits unread in
+    # the invalidation connection's socket, and the first request after the stall must not be
+    # answered from memory before it is read.
+    async def main():
+        async with instances(redis_url) as (a, b):
+            raw = sync_redis.Redis.from_url(redis_url)  # not asyncio: it works while the loop is stalled
+            for _ in range(3):
+                session = record()
+                assert await a.start(session)
+                await cached(b, session)
+                raw.delete(f"{b.prefix}:session:{session.key}")  # another instance's logout
+                time.sleep(0.15)  # noqa: ASYNC251  # the stall: on purpose, nothing else runs meanwhile
+                assert await b.get(session.key) is None
+            raw.close()
+
+    asyncio.run(main())
