@@ -12,8 +12,8 @@ memory as soon as the report arrives. Redis reports only what it changed, so a l
 nothing to delete also says so itself on the app's channel, which that connection listens to.
 
 Memory is used only while all three hold, and otherwise the record is read from Redis:
-- that connection was read less than FRESH seconds ago: a process that stalled (a blocking call,
-  SIGSTOP) reads Redis before the reports that queued up meanwhile are read;
+- that connection was last read to the end less than FRESH seconds ago: a process that stalled
+  (a blocking call, SIGSTOP) reads Redis until the reports that queued up meanwhile are read;
 - its latest ping came back less than LEASE seconds ago: an instance cut off from Redis stops
   trusting its memory within LEASE and reads Redis (or answers 503);
 - the record was read from Redis less than MAX_AGE seconds ago: a change Redis never reports
@@ -46,7 +46,7 @@ from records import SessionRecord, StoreUnavailable
 HEARTBEAT = 0.2  # seconds between pings on the invalidation connection
 LEASE = 0.5  # how long a ping's answer shows that Redis is there and reporting
 READ_EVERY = 0.01  # the invalidation connection is read at least this often…
-FRESH = 0.05  # …and memory is used only while its last read began less than this ago
+FRESH = 0.05  # …and memory is used only while it last had nothing left to read this recently
 MAX_AGE = 1.0  # the longest a record read from Redis is served from memory
 PONG_TIMEOUT = 1.0  # an unanswered ping means the connection is dead: like the socket timeouts
 INVALIDATE = "__redis__:invalidate"
@@ -137,7 +137,7 @@ class RedisRecords:
         self._cache: OrderedDict[str, tuple[SessionRecord, float]] = OrderedDict()
         self._reads: dict[str, list[_Read]] = {}
         self._trusted_until = 0.0  # time.monotonic(): the lease of the latest ping's answer
-        self._read_at = 0.0  # time.monotonic(): when the link's latest read began
+        self._read_at = 0.0  # time.monotonic(): when the link last began a read that found nothing
         self._link: asyncio.Task[None] | None = None
         self._closed = False
         self._start = self.redis.register_script(START)
@@ -365,6 +365,7 @@ class RedisRecords:
         self._forget_all()
         ping_sent: float | None = None
         next_ping = time.monotonic()
+        follow_up = False
         while True:
             now = time.monotonic()
             if ping_sent is None and now >= next_ping:
@@ -373,15 +374,16 @@ class RedisRecords:
             if ping_sent is not None and now - ping_sent > PONG_TIMEOUT:
                 raise RedisTimeout("the invalidation connection stopped answering")
             wake = ping_sent + PONG_TIMEOUT if ping_sent is not None else next_ping
-            # What this process has read is what Redis had reported until now. A report already
-            # received is returned without this task pausing, so no request runs before it is
-            # handled; one that came in while the loop was stalled is read only after this task
-            # runs again, and until then _read_at, from before the stall, is too old to trust.
-            self._read_at = now
-            message = await connection.read_response(
-                timeout=min(max(wake - now, 0.001), READ_EVERY)
-            )
+            # A read that waits and finds nothing shows that every report sent before it began
+            # has been handled: memory is as current as that moment. One that returns a report
+            # shows nothing about the next, so a short read follows it. After a stall, the read
+            # that was waiting began before the stall: memory is not trusted again until a read
+            # begun after it finds nothing more.
+            timeout = 0.001 if follow_up else min(max(wake - now, 0.001), READ_EVERY)
+            message = await connection.read_response(timeout=timeout)
+            follow_up = bool(message)
             if not message:  # the wait ran out: time to ping, or to read again
+                self._read_at = now
                 continue
             if message[0] == "pong" and ping_sent is not None:
                 # Redis answers in order: every change made before this ping was reported above.
