@@ -374,17 +374,19 @@ class RedisRecords:
             if ping_sent is not None and now - ping_sent > PONG_TIMEOUT:
                 raise RedisTimeout("the invalidation connection stopped answering")
             wake = ping_sent + PONG_TIMEOUT if ping_sent is not None else next_ping
-            # A read that waits and finds nothing shows that every report sent before it began
-            # has been handled: memory is as current as that moment. One that returns a report
-            # shows nothing about the next, so a short read follows it. After a stall, the read
-            # that was waiting began before the stall: memory is not trusted again until a read
-            # begun after it finds nothing more.
-            timeout = 0.001 if follow_up else min(max(wake - now, 0.001), READ_EVERY)
+            # A read that finds nothing shows that every report sent before it began has been
+            # handled: memory is as current as that moment. A read that waits, though, may end
+            # with a report just arrived but not yet read (after a stall, the wait began before
+            # it), and one that returns a report shows nothing about the next: either is followed
+            # by a read that does not wait, and only that one vouches for the memory.
+            timeout = 0 if follow_up else min(max(wake - now, 0.001), READ_EVERY)
             message = await connection.read_response(timeout=timeout)
-            follow_up = bool(message)
             if not message:  # the wait ran out: time to ping, or to read again
-                self._read_at = now
+                if follow_up:
+                    self._read_at = now
+                follow_up = not follow_up
                 continue
+            follow_up = True
             if message[0] == "pong" and ping_sent is not None:
                 # Redis answers in order: every change made before this ping was reported above.
                 self._trusted_until = ping_sent + LEASE
