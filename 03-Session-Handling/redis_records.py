@@ -74,6 +74,13 @@ redis.call('PUBLISH', ARGV[5], ARGV[6])
 redis.call('SET', KEYS[1], '1', 'EXAT', ARGV[1])
 return keys
 """
+# Redis reports the DEL only if there was a key to delete: a record that another instance still
+# holds in memory may be gone from Redis unreported (SWAPDB), so the logout says itself which record
+# ended, in the same atomic step.
+END = """
+redis.call('DEL', KEYS[1])
+redis.call('PUBLISH', ARGV[1], ARGV[2])
+"""
 START = """
 if ARGV[1] ~= '' then
   local ended = redis.call('GET', KEYS[4])
@@ -141,6 +148,7 @@ class RedisRecords:
         self._link: asyncio.Task[None] | None = None
         self._closed = False
         self._start = self.redis.register_script(START)
+        self._end = self.redis.register_script(END)
         self._end_by_logout_token = self.redis.register_script(END_BY_LOGOUT_TOKEN)
         log.log(*durability(url, self.where))
 
@@ -229,13 +237,7 @@ class RedisRecords:
 
     async def end(self, key: str) -> None:
         try:
-            # Redis reports the DEL only if there was a key to delete: a record that another
-            # instance still holds in memory may be gone from Redis unreported (SWAPDB), so the
-            # logout says itself which record ended, in the same atomic step.
-            async with self.redis.pipeline(transaction=True) as pipe:
-                pipe.delete(self._key("session", key))
-                pipe.publish(self.logouts, f"session:{key}")
-                await pipe.execute()
+            await self._end(keys=[self._key("session", key)], args=[self.logouts, f"session:{key}"])
         except RedisError as error:
             raise StoreUnavailable(self.where) from error
         finally:
