@@ -211,7 +211,7 @@ def function_source(source: str, name: str) -> str:
 
 def blank_body(move: Move, folder: str, indent: str) -> list[str]:
     return [
-        f"{indent}# TODO: {move.title}. Write this function's body, then check it with",
+        f"{indent}# TODO: {move.title}. Write this function's body, then grade it with",
         f"{indent}# `uv run python -m shared.exercise {GRADE} {folder}`.",
         f"{indent}# How: {folder}/README.md#{move.anchor}",
         f'{indent}raise NotWrittenYet("{move.title}")',
@@ -291,7 +291,7 @@ def solution_file(step: Step, file: str) -> Path:
     return ROOT / step.folder / file
 
 
-GRADE = "check"  # the command that grades a copy
+GRADE = "grade"  # the command that grades a copy
 
 
 def command_line(command: str, step: Step) -> str:
