@@ -120,8 +120,8 @@ def run(argv: list[str] | None = None, out: TextIO | None = None) -> int:
         print(f"{PROG} {args.command}: error: {error}", file=sys.stderr)
         return 2
     except OSError as error:  # --into a file, a folder without write access, a full disk
-        where = f"{error.filename}: " if error.filename else ""
-        print(f"{PROG} {args.command}: error: {where}{error.strerror or error}", file=sys.stderr)
+        named = f"{error.filename}: " if error.filename else ""
+        print(f"{PROG} {args.command}: error: {named}{error.strerror or error}", file=sys.stderr)
         return 2
     return 0
 
