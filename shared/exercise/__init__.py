@@ -294,8 +294,9 @@ def solution_file(step: Step, file: str) -> Path:
 GRADE = "grade"  # the command that grades a copy
 
 
-def command_line(command: str, step: Step) -> str:
-    return f"uv run python -m shared.exercise {command} {step.folder}"
+def command_line(command: str, step: Step, into: Path | None = None) -> str:
+    where = f" --into {shown_path(into)}" if into else ""
+    return f"uv run python -m shared.exercise {command} {step.folder}{where}"
 
 
 def copy_folder(step: Step, into: Path | None) -> Path:
@@ -335,6 +336,8 @@ def read_copy(path: Path) -> str:
 
 def start(step: Step, into: Path | None = None) -> Path:
     """Copy the step folder and blank its moves; an existing copy is never overwritten."""
+    if into is not None and into.exists() and not into.is_dir():
+        raise ExerciseError(f"{shown_path(into)} is a file: --into takes the folder that holds the copies")
     copy = copy_folder(step, into)
     if copy.exists():
         run = " or ".join(f"`uv run {shown_path(copy / file)}`" for file in step.files)

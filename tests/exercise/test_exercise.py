@@ -765,7 +765,7 @@ def test_start_on_an_existing_copy_says_how_to_run_and_grade_it(tmp_path):
     answer = exercise("start", "01-Login", "--into", str(tmp_path))
     assert answer.returncode == 2 and len(answer.stderr.strip().splitlines()) == 1
     assert "uv run " in answer.stderr and "app.py" in answer.stderr
-    assert "python -m shared.exercise grade 01-Login" in answer.stderr
+    assert f"python -m shared.exercise grade 01-Login --into {tmp_path}" in answer.stderr
     assert "reset" not in answer.stderr
 
 
@@ -812,7 +812,7 @@ def test_into_a_file_and_a_copy_that_is_not_utf8_are_one_line_errors(tmp_path):
     a_file.write_text("not a folder", encoding="utf-8")
     answer = exercise("start", "01-Login", "--into", str(a_file))
     assert answer.returncode == 2 and len(answer.stderr.strip().splitlines()) == 1, answer
-    assert "notes.txt" in answer.stderr and "Traceback" not in answer.stderr
+    assert "notes.txt is a file" in answer.stderr and "Traceback" not in answer.stderr
     command("start", "01-Login", "--into", str(tmp_path))
     copy = tmp_path / "01-Login" / "app.py"
     copy.write_bytes(copy.read_bytes() + b"\n# caf\xe9\n")
