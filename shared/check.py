@@ -20,7 +20,7 @@ from typing import Any, TextIO
 import httpx2
 
 from shared.config import MIN_SECRET_KEY_LENGTH, ConfigError, Settings, load_settings
-from shared.provider import OPTIONAL_ENDPOINTS, REQUIRED_ENDPOINTS
+from shared.tenant import OPTIONAL_ENDPOINTS, REQUIRED_ENDPOINTS
 
 DASHBOARD_APP = "Auth0 Dashboard → Applications → your application → Settings"
 START_DEV_TENANT = "start it with `uv run python -m shared.dev_tenant` (or run any step: `uv run 01-Login/app.py`)"
@@ -167,7 +167,7 @@ def issuer_form(settings: Settings) -> str:
 
 
 def check_endpoints(discovery: Mapping[str, Any]) -> Result:
-    """The endpoints the app uses, as the app checks them (shared/provider.py): URLs, the optional ones when present."""
+    """The endpoints the app uses, as the app checks them (shared/tenant.py): URLs, the optional ones when present."""
     problems = [
         name
         for name in (*REQUIRED_ENDPOINTS, *OPTIONAL_ENDPOINTS)

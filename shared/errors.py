@@ -13,7 +13,28 @@ class LoginError(Exception):
         self.title = title
 
 
-class ProviderError(LoginError):
+class NoLoginInProgress(LoginError):
+    """A callback whose state is not this browser's login in progress: forged, replayed, or stale."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "There is no login in progress in this browser, or this link was already used. "
+            "Start again from the Log In button.",
+            title="No login in progress",
+        )
+
+
+class TenantRefusedLogin(LoginError):
+    """The tenant sent the browser back with OAuth's `error` (RFC 6749 §4.1.2.1), state matched."""
+
+    def __init__(self, error: str, description: str | None) -> None:
+        if error == "access_denied":  # the user cancelled on the tenant's page
+            super().__init__(description or error, status=403, title="Login cancelled")
+        else:
+            super().__init__(f"The tenant refused the login: {description or error}.")
+
+
+class TenantAnsweredWrongly(LoginError):
     """The provider answered, but not as the spec says (not JSON, a redirect, missing fields): a 502 page.
 
     The message names the provider and what it sent, trimmed (shared/upstream.py), never a token.
@@ -41,8 +62,8 @@ class TenantUnavailable(Exception):
         self.status = 504 if timed_out else 503
 
 
-class SessionTooLarge(Exception):
-    """The id_token would not fit in a cookie; the browser would silently drop it."""
+class CookieTooLarge(Exception):
+    """A cookie too large for a browser, which would silently drop it (shared/cookies.py)."""
 
     def __init__(self, size: int, limit: int) -> None:
         super().__init__(

@@ -19,8 +19,8 @@ from starlette.templating import Jinja2Templates
 from shared import headers
 from shared.context import context
 from shared.csrf import csrf_token
-from shared.errors import LoginError, SessionTooLarge, TenantUnavailable
-from shared.provider import unavailable
+from shared.errors import CookieTooLarge, LoginError, TenantUnavailable
+from shared.tenant import unavailable
 from shared.tokens import TokenError
 
 SHARED_TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -122,7 +122,7 @@ ERROR_PAGES = {
     TenantUnavailable: tenant_unavailable,
     httpx2.HTTPError: no_answer,
     AuthlibBaseError: code_exchange_refused,
-    SessionTooLarge: session_too_large,
+    CookieTooLarge: session_too_large,
     HTTPException: http_error,
     Exception: server_error,
 }
