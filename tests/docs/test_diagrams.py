@@ -126,6 +126,10 @@ def test_each_step_readme_opens_with_a_sequence_diagram(step):
     first_block = re.search(r"^```(\w*)\n(.*?)$", text, re.M)
     assert first_block and first_block[1] == "mermaid", f"{step}/README.md: the first code block is not Mermaid"
     assert first_block[2].strip() == "sequenceDiagram", f"{step}/README.md: the first diagram is not a sequenceDiagram"
+    first_heading = re.search(r"^## ", text, re.M)
+    assert not first_heading or first_block.start() < first_heading.start(), (
+        f"{step}/README.md: the diagram comes after the first section; put it right under the title"
+    )
 
 
 @pytest.mark.parametrize("page", PAGES, ids=[str(page.relative_to(ROOT)) for page in PAGES])
