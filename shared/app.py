@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx2
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.routing import BaseRoute, Mount
@@ -24,6 +25,7 @@ from shared.config import Settings
 from shared.context import AppContext
 from shared.cookies import RefuseOversizedCookies, cookie_name
 from shared.errors import LoginError, TenantUnavailable
+from shared.head import HeadAsGet
 from shared.headers import SecurityHeaders
 from shared.hosts import CanonicalHostMiddleware
 from shared.redact import protect_logs
@@ -82,6 +84,7 @@ def build_app(
         middleware=[
             # Outermost, so every answer has them, redirects and error pages included (shared/headers.py).
             Middleware(SecurityHeaders, settings=settings),
+            Middleware(HeadAsGet),  # HEAD answers as GET does, without the body (shared/head.py)
             Middleware(CanonicalHostMiddleware, base_url=settings.base_url, any_host=any_host),
             # Outside SessionMiddleware: it measures the signed cookie as that writes it.
             Middleware(RefuseOversizedCookies, page=pages.session_too_large),
@@ -95,7 +98,7 @@ def build_app(
             ),
             Middleware(CheckSessionMiddleware, read=read_id_token, check=check_session, erase=erase_id_token),
         ],
-        exception_handlers=pages.ERROR_PAGES,
+        exception_handlers={**pages.ERROR_PAGES, HTTPException: pages.http_errors(server_paths=any_host)},
         lifespan=lifespan,
     )
     app.state.context = ctx

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from shared.config import plain_http_fix
+
 
 class LoginError(Exception):
     """A login that cannot finish; shown to the user as an error page with a 4xx status."""
@@ -47,18 +49,24 @@ class TenantAnsweredWrongly(LoginError):
 class TenantUnavailable(Exception):
     """The tenant did not answer (503), or not in time (504); shown as a page naming its URL."""
 
-    def __init__(self, issuer: str, *, timed_out: bool = False, unresolved: bool = False) -> None:
-        if unresolved:
+    def __init__(
+        self, issuer: str, *, timed_out: bool = False, unresolved: bool = False, plain_http: str | None = None
+    ) -> None:
+        if plain_http:
+            # It did answer, in plain http: waiting will not help either (shared/config.py, plain_http_issuer).
+            message = f"The identity provider at {issuer} answered, but {plain_http_fix(plain_http)}."
+        elif unresolved:
             # A misspelt AUTH0_DOMAIN fails here, at the name lookup: waiting will not help.
             message = (
                 f"The name of the identity provider at {issuer} does not resolve: check AUTH0_DOMAIN "
-                "(uv run python -m shared.check tests it)."
+                "(uv run python -m shared.doctor tests it)."
             )
         else:
             message = f"The identity provider at {issuer} did not answer{' in time' if timed_out else ''}."
         super().__init__(message)
         self.issuer = issuer
         self.unresolved = unresolved
+        self.plain_http = plain_http
         self.status = 504 if timed_out else 503
 
 

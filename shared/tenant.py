@@ -14,7 +14,7 @@ from urllib.parse import urlencode, urlsplit
 
 import httpx2
 
-from shared.config import Settings, is_loopback
+from shared.config import Settings, is_loopback, plain_http_issuer
 from shared.errors import TenantAnsweredWrongly, TenantUnavailable
 from shared.tokens import Claims, IdTokenVerifier, KeysUnavailable
 from shared.upstream import describe, shape, trim
@@ -42,7 +42,12 @@ def unavailable(issuer: str, error: httpx2.HTTPError) -> TenantUnavailable:
     cause: BaseException | None = error
     while cause is not None and not isinstance(cause, socket.gaierror):
         cause = cause.__cause__ or cause.__context__
-    return TenantUnavailable(issuer, timed_out=isinstance(error, httpx2.TimeoutException), unresolved=cause is not None)
+    return TenantUnavailable(
+        issuer,
+        timed_out=isinstance(error, httpx2.TimeoutException),
+        unresolved=cause is not None,
+        plain_http=plain_http_issuer(issuer, error),
+    )
 
 
 class Tenant:
