@@ -34,6 +34,7 @@ from urllib.parse import urlsplit
 import httpx2
 
 from .clients import Client
+from .flow_log import log_delivery
 from .hosts import is_loopback_host
 from .models import ExpiringStore, SsoSession
 
@@ -266,6 +267,7 @@ class BackchannelLogout:
                 first.set_result(SentLogoutToken(client.client_id, url, session.sid, token, None, "not sent"))
 
     def _record(self, first: asyncio.Future[SentLogoutToken], sent: SentLogoutToken) -> None:
+        log_delivery(self.tenant, sent)
         if not first.done():
             first.set_result(sent)
         if self.tenant.sent_logout_tokens is not None:

@@ -11,23 +11,12 @@ from starlette.routing import Route
 
 from . import pages
 from .authorize import SESSION_COOKIE, redirect_to_client
+from .enforcement import logged_out, logout_refused
 from .errors import OAuthError
 from .params import read_params
 
 if TYPE_CHECKING:
     from .tenant import Tenant
-
-HINT = "Add the URL to the application's Allowed Logout URLs, and pass its client_id."
-
-
-def not_allowed(parameter: str, url: str) -> Response:
-    """Auth0's page for a return URL outside Allowed Logout URLs: never an open redirect."""
-    return pages.message_page(
-        "Oops!, something went wrong",
-        f'The {parameter} "{url}" is not defined as a valid URL in "Allowed Logout URLs".',
-        error="invalid_request",
-        hint=HINT,
-    )
 
 
 class Logout:
@@ -42,9 +31,13 @@ class Logout:
             Route("/oidc/logout", self.logout_oidc, methods=["GET", "POST"]),
         ]
 
-    async def _end_session(self, request: Request, target: Response) -> Response:
+    async def _end_session(
+        self, request: Request, target: Response, client_id: str | None = None, refused: bool = False
+    ) -> Response:
         sid = request.cookies.get(SESSION_COOKIE)
         ended = self.tenant.sessions.pop(sid) if sid else None
+        if not refused:  # a refused return URL is logged as the failed logout it is (enforcement.py)
+            logged_out(self.tenant, request, ended, client_id)
         if ended is not None:  # the apps holding it hear about it before the browser goes back to one of them
             await self.tenant.backchannel.session_ended(ended)
         target.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax")
@@ -55,10 +48,12 @@ class Logout:
         return_to = params.get("returnTo")
         if not return_to:
             return await self._end_session(request, pages.logged_out_page())
-        client = self.tenant.clients.get(params.get("client_id", ""))
+        client_id = params.get("client_id", "")
+        client = self.tenant.clients.get(client_id)
         if client is None or not client.allows_logout(return_to):
-            return await self._end_session(request, not_allowed('"returnTo" querystring parameter', return_to))
-        return await self._end_session(request, RedirectResponse(return_to, status_code=302))
+            page = logout_refused(self.tenant, request, client_id, '"returnTo" querystring parameter', return_to)
+            return await self._end_session(request, page, client_id, refused=True)
+        return await self._end_session(request, RedirectResponse(return_to, status_code=302), client_id)
 
     async def logout_oidc(self, request: Request) -> Response:
         params: dict[str, Any] = dict(request.query_params)
@@ -75,11 +70,12 @@ class Logout:
         client_id = params.get("client_id") or self._client_from_hint(params.get("id_token_hint"))
         client = self.tenant.clients.get(client_id or "")
         if client is None or not client.allows_logout(target):
-            return await self._end_session(request, not_allowed('"post_logout_redirect_uri" parameter', target))
+            page = logout_refused(self.tenant, request, client_id, '"post_logout_redirect_uri" parameter', target)
+            return await self._end_session(request, page, client_id, refused=True)
         # Back to exactly the registered URL: no empty "?" when there is no state to carry.
         state = params.get("state")
         back = redirect_to_client(target, {"state": state}) if state else RedirectResponse(target, status_code=302)
-        return await self._end_session(request, back)
+        return await self._end_session(request, back, client_id)
 
     def _client_from_hint(self, hint: str | None) -> str | None:
         """The client an id_token we signed was for; expired hints count, as the spec allows."""
