@@ -128,6 +128,9 @@ def check_url(prop: str, value: str) -> str:
         raise invalid_url(prop, value, f"A URL has at most {MAX_URL} characters.")
     if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in value):
         raise invalid_url(prop, value, "A URL has no spaces or control characters: separate URLs with commas.")
+    if "*" in value:
+        # Auth0 takes `*` for a subdomain; every URL here is on this machine, where there is none.
+        raise invalid_url(prop, value, "The dev tenant takes no wildcards: list each URL, port included.")
     try:
         parts = urlsplit(value)
         parts.port  # noqa: B018  (raises ValueError for a port that is not a number)
@@ -137,9 +140,6 @@ def check_url(prop: str, value: str) -> str:
         raise invalid_url(prop, value, "Write the whole URL, scheme included: http://localhost:3000/callback.")
     if parts.username is not None or parts.password is not None:
         raise invalid_url(prop, value, "A URL here carries no user name or password.")
-    if "*" in value:
-        # Auth0 takes `*` for a subdomain; every URL here is on this machine, where there is none.
-        raise invalid_url(prop, value, "The dev tenant takes no wildcards: list each URL, port included.")
     if prop == "callbacks" and parts.fragment:
         raise invalid_url(prop, value, "A callback URL has no #fragment (RFC 6749 §3.1.2).")
     if prop == "backchannel_logout_urls" and not is_loopback_host(parts.hostname):
