@@ -15,6 +15,9 @@ ANSWERS = {
     "a JSON error": ("POST", "/oauth/token", 401),
     "an unknown client's page": ("GET", "/authorize", 400),
     "an avatar": ("GET", "/avatars/abc.svg", 200),
+    "the dashboard": ("GET", "/dashboard", 200),
+    "a refused dashboard form": ("POST", "/dashboard", 415),
+    "an unknown log event": ("GET", "/dashboard/logs/1", 404),
 }
 
 
@@ -32,7 +35,7 @@ def test_a_foreign_host_refusal_is_nosniff_too(client):
     assert response.status_code == 400 and response.headers["x-content-type-options"] == "nosniff"
 
 
-@pytest.mark.parametrize("path", ["/", "/authorize"])
+@pytest.mark.parametrize("path", ["/", "/authorize", "/dashboard", "/dashboard/logs"])
 def test_html_answers_may_not_be_framed(client, path):
     response = client.get(path)
     assert response.headers["content-type"].startswith("text/html")
