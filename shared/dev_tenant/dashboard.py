@@ -53,6 +53,15 @@ MAX_FIELDS = 50
 SHOWN_EVENTS = 100
 
 
+def render(template: str, status_code: int = 200, **context: object) -> HTMLResponse:
+    """A dashboard page. Its referrer policy is same-origin, not the hosted pages' no-referrer: under
+    no-referrer a browser sends `Origin: null` with the page's own forms, which the origin check must
+    refuse. The dashboard's URLs carry nothing secret, and no other site ever gets its referrer."""
+    response = pages.render(template, status_code, **context)
+    response.headers["Referrer-Policy"] = "same-origin"
+    return response
+
+
 class FormRefused(Exception):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
@@ -63,7 +72,7 @@ def refused_page(
     tenant: Tenant, heading: str, error: str, description: str, hint: str, status: int = 400
 ) -> HTMLResponse:
     """An error page that says which setting to change and links to the dashboard and its logs."""
-    return pages.render(
+    return render(
         "refused.html",
         status,
         heading=heading,
@@ -159,7 +168,7 @@ class Dashboard:
         notice = {"saved": "Changes saved.", "reset": "The tutorial's settings are restored."}.get(
             request.query_params.get("done", ""), ""
         )
-        return pages.render(
+        return render(
             "dashboard.html",
             status,
             page="settings",
@@ -261,7 +270,7 @@ class Dashboard:
         if event_type and event_type not in EVENTS:
             event_type = ""
         events = self.tenant.logs.events(event_type, user, limit=SHOWN_EVENTS)
-        return pages.render(
+        return render(
             "dashboard.html",
             page="logs",
             client=self.tenant.clients.dev_client(),
@@ -287,7 +296,7 @@ class Dashboard:
                 "Go back to the logs.",
                 status=404,
             )
-        return pages.render(
+        return render(
             "dashboard.html",
             page="event",
             client=self.tenant.clients.dev_client(),

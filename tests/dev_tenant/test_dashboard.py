@@ -332,7 +332,7 @@ def test_the_dashboard_pages_carry_the_security_headers(client):
 
 def test_the_client_secret_is_hidden_until_asked(client, secret):
     page = client.get("/dashboard").text
-    assert f"<details><summary>Show Client Secret</summary>{secret}</details>" in page
+    assert f"<details><summary>Show Client Secret</summary><code>{secret}</code></details>" in page
 
 
 # ---- a damaged settings file ----------------------------------------------------------------------------
