@@ -180,9 +180,11 @@ class SettingsStore:
         self._stamp: tuple[int, int] | None = None
         self._settings = tutorial_settings()
         self.problem: str | None = None  # why the file is not in effect, one line; None when it is
+        self._quiet = True  # at start the banner says it (console.py); later, a bad hand edit is logged
         if not self.path.exists():
             self.save(tutorial_settings())
         self.current()
+        self._quiet = False
 
     def current(self) -> ApplicationSettings:
         try:
@@ -208,7 +210,8 @@ class SettingsStore:
                 f"{self.path} cannot be used: {reason}. The tutorial's settings are in effect until it is fixed, "
                 "or restored with: uv run python -m shared.dev_tenant --reset-settings"
             )
-            log.warning("dev tenant: %s", problem)
+            if not self._quiet:
+                log.warning("dev tenant: %s", problem)
             return tutorial_settings(), problem
 
     def save(self, settings: ApplicationSettings) -> None:
