@@ -34,7 +34,7 @@ from urllib.parse import urlsplit
 import httpx2
 
 from .clients import Client
-from .flow_log import log_delivery
+from .flow_log import log_delivery, log_not_configured
 from .hosts import is_loopback_host
 from .models import ExpiringStore, SsoSession
 
@@ -189,6 +189,8 @@ class BackchannelLogout:
             url = client.backchannel_target(origin) if client is not None else None
             if client is not None and url:
                 targets[(client_id, url)] = client
+            elif client is not None:  # e.g. its URI removed on the dashboard: the app is not told, and the log says so
+                log_not_configured(self.tenant, client_id, origin, session.user.user_id)
         if not targets:
             return []
         loop = asyncio.get_running_loop()

@@ -45,11 +45,14 @@ class Client:
     backchannel_logout_urls: tuple[str, ...] = ()
     connections: tuple[str, ...] = (DATABASE_CONNECTION, GOOGLE_CONNECTION)
     any_port: bool = False
+    from_dashboard: bool = False  # the dev client: backchannel_logout_urls is the whole story
 
     def backchannel_target(self, origin: str) -> str | None:
         """Where this client's logout token for a login sent back to `origin` goes (None: nowhere)."""
-        if self.backchannel_logout_uri is not None and not self.backchannel_logout_urls:
-            return self.backchannel_logout_uri.replace("{origin}", origin)
+        if not self.from_dashboard:
+            return (
+                None if self.backchannel_logout_uri is None else self.backchannel_logout_uri.replace("{origin}", origin)
+            )
         for url in self.backchannel_logout_urls:
             if _origin(urlsplit(url), self.any_port) == _origin(urlsplit(origin), self.any_port):
                 if not self.any_port:
@@ -123,10 +126,13 @@ class Clients(MutableMapping[str, Client]):
                 logout_urls=list(current.allowed_logout_urls),
                 grant_types=[grant for grant in DEFAULT_GRANTS if current.allows_grant(grant)],
                 name=DEV_CLIENT_NAME,
-                backchannel_logout_uri=current.backchannel_logout_urls[0] if current.backchannel_logout_urls else None,
+                # Never None, even with no URI listed: backchannel.py then still records which apps hold
+                # each session, so that a logout can log the app it could not tell (flow_log.py).
+                backchannel_logout_uri=current.backchannel_logout_urls[0] if current.backchannel_logout_urls else "",
                 backchannel_logout_urls=current.backchannel_logout_urls,
                 connections=current.enabled_connections,
                 any_port=self._any_port,
+                from_dashboard=True,
             )
             self._dev = (current, client)
         return self._dev[1]

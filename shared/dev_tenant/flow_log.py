@@ -146,3 +146,14 @@ def log_delivery(tenant: Tenant, sent: SentLogoutToken) -> None:
         user_id=_subject(sent.logout_token),
         details={"url": sent.url, "status_code": sent.status_code, "error": sent.error, "attempt": sent.attempt},
     )
+
+
+def log_not_configured(tenant: Tenant, client_id: str, origin: str, user_id: str) -> None:
+    """An app held the ended session, but no Back-Channel Logout URI of its application is on its origin."""
+    tenant.logs.record(
+        "oidc_backchannel_logout_failed",
+        f"No Back-Channel Logout URI on {origin} in the application's settings: the app there was not told",
+        client_id=client_id,
+        user_id=user_id,
+        details={"origin": origin, "dashboard": tenant.dashboard_url},
+    )

@@ -218,7 +218,9 @@ def test_logout_tokens_go_only_to_the_configured_back_channel_logout_uri(state_d
         with TestClient(tenant.app, follow_redirects=False) as client:
             log_in_at(client, receiver.callback, secret)
             client.get("/v2/logout")
-            assert receiver.received == []  # no URI configured: nothing sent
+            assert receiver.received == []  # no URI configured: nothing sent, and the log says why
+            [why] = tenant.logs.events("oidc_backchannel_logout_failed")
+            assert why["description"].startswith(f"No Back-Channel Logout URI on {receiver.base}")
             tenant.settings.update(backchannel_logout_urls=(f"{receiver.base}/fixed",))
             log_in_at(client, receiver.callback, secret)
             client.get("/v2/logout")
