@@ -83,7 +83,7 @@ def run(argv: list[str] | None = None, out: TextIO | None = None) -> int:
         else:
             return check(step, args.into, args.file, as_json=args.json, out=out)
     except ExerciseError as error:
-        print(f"{PROG} {args.command}: {error}", file=sys.stderr)
+        print(f"{PROG} {args.command}: error: {error}", file=sys.stderr)
         return 2
     return 0
 
