@@ -1,11 +1,8 @@
 """Step 02 — Custom Login: the app draws its own form — email and password, Sign Up, Google.
 
-The original tutorial replaced the Lock widget with Auth0.js and a form of its own. Here the form
-posts to the app, and the app calls the tenant's Authentication API on the server (auth0_api.py
-beside this file): the password-realm grant for Log In, /dbconnections/signup and then the same
-grant for Sign Up. The tenant's answer is an id_token, verified and stored exactly as in step 01.
-"Log In with Google" cannot be a password form: it is still a redirect to /authorize, coming back
-through step 01's /callback.
+The form posts to the app, which calls the tenant's Authentication API (auth0_api.py): the
+password-realm grant for Log In, /dbconnections/signup then the same grant for Sign Up. The
+id_token is verified and stored as in step 01; Log In with Google is step 01's redirect.
 
 Cookies: `step02_id_token` holds the id_token; the signed cookie `step02_signed`
 (`request.session`) holds the form's CSRF token, a Google login in progress, and a failed try's
@@ -150,13 +147,9 @@ async def callback(request: Request) -> Response:
 def store_id_token(request: Request, response: Response, id_token: str) -> None:
     """Keep the id_token in an HttpOnly cookie: unlike `localStorage`, scripts cannot read it."""
     ctx = context(request)
+    name, secure = ctx.cookie(ID_TOKEN_COOKIE), ctx.settings.https  # `__Host-` in front over https
     response.set_cookie(
-        ctx.cookie(ID_TOKEN_COOKIE),  # `__Host-` in front over https
-        id_token,
-        max_age=ID_TOKEN_MAX_AGE,
-        httponly=True,
-        samesite="lax",
-        secure=ctx.settings.https,
+        name, id_token, max_age=ID_TOKEN_MAX_AGE, httponly=True, samesite="lax", secure=secure
     )
 
 
