@@ -211,8 +211,8 @@ def function_source(source: str, name: str) -> str:
 
 def blank_body(move: Move, folder: str, indent: str) -> list[str]:
     return [
-        f"{indent}# TODO: {move.title}. Write this function's body, then check it with",
-        f"{indent}# `uv run python -m shared.exercise check {folder}`.",
+        f"{indent}# TODO: {move.title}. Write this function's body, then grade it with",
+        f"{indent}# `uv run python -m shared.exercise grade {folder}`.",
         f"{indent}# How: {folder}/README.md#{move.anchor}",
         f'{indent}raise NotWrittenYet("{move.title}")',
     ]

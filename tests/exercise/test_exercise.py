@@ -28,12 +28,12 @@ def command(*args: str) -> tuple[int, str]:
     return code, out.getvalue()
 
 
-def check(step: str, into: Path, *more: str) -> tuple[int, str]:
-    return command("check", step, "--into", str(into), *more)
+def grade(step: str, into: Path, *more: str) -> tuple[int, str]:
+    return command("grade", step, "--into", str(into), *more)
 
 
 def outcomes(step: str, into: Path, *more: str) -> dict[tuple[str, str], dict]:
-    code, text = check(step, into, "--json", *more)
+    code, text = grade(step, into, "--json", *more)
     found = json.loads(text)
     assert (code == 0) == (found["done"] == found["moves"])
     return {(item["file"], item["move"]): item for item in found["outcomes"]}
@@ -46,7 +46,7 @@ def outcomes(step: str, into: Path, *more: str) -> dict[tuple[str, str], dict]:
 def test_a_fresh_copy_fails_every_move_with_its_message_and_no_traceback(step, tmp_path):
     before = folder_contents(ROOT / step)
     assert command("start", step, "--into", str(tmp_path))[0] == 0
-    code, text = check(step, tmp_path)
+    code, text = grade(step, tmp_path)
     assert code == 1
     moves = len(STEPS[step].moves)  # each move once, in the one file that holds it
     assert text.count("✗") == moves and "✓" not in text
@@ -71,6 +71,7 @@ def test_the_copy_keeps_signatures_docstrings_and_a_todo_within_100_columns(step
             head = function_source(finished, move.function).split('"""', 2)
             assert blank.startswith(f'{head[0]}"""{head[1]}"""')  # signature and docstring
             assert f"# TODO: {move.title}." in blank
+            assert f"`uv run python -m shared.exercise grade {step}`" in blank
             assert f"{step}/README.md#{move.anchor}" in blank
             assert f'raise NotWrittenYet("{move.title}")' in blank
         assert max(len(line) for line in copy.splitlines()) <= 100
@@ -80,7 +81,7 @@ def test_the_copy_keeps_signatures_docstrings_and_a_todo_within_100_columns(step
 def test_the_copy_with_the_finished_bodies_back_passes_every_move(step, tmp_path):
     command("start", step, "--into", str(tmp_path))
     assert command("reset", step, "--into", str(tmp_path), "--solved")[0] == 0
-    code, text = check(step, tmp_path)
+    code, text = grade(step, tmp_path)
     moves = len(STEPS[step].moves)
     assert code == 0, text
     assert text.count("✓") == moves and f"{moves} of {moves} moves done" in text
@@ -104,7 +105,7 @@ def test_reset_one_move_blanks_it_again_and_solution_prints_the_finished_code(tm
         ["start", "04-Nowhere"],
         ["solution", "03-Session-Handling", "no_such_move"],
         ["reset", "01-Login", "--move", "homepage"],
-        ["check", "02-Custom-Login"],  # no copy in the empty --into folder
+        ["grade", "02-Custom-Login"],  # no copy in the empty --into folder
         ["solution", "03-Session-Handling", "logout", "--file", "app.py"],
     ],
 )
@@ -134,7 +135,21 @@ def test_starting_twice_does_not_overwrite_the_participants_work(tmp_path):
     assert answer.returncode == 2 and "already exists" in answer.stderr
 
 
-@pytest.mark.parametrize("command_name", ["start", "reset", "solution", "check"])
+def test_check_is_grades_old_name_and_says_so_in_one_line(tmp_path):
+    command("start", "01-Login", "--into", str(tmp_path))
+
+    def exercise(name: str) -> subprocess.CompletedProcess[str]:
+        arguments = [sys.executable, "-m", "shared.exercise", name, "01-Login", "--into", str(tmp_path)]
+        return subprocess.run(arguments, cwd=ROOT, capture_output=True, text=True)
+
+    old, new = exercise("check"), exercise("grade")
+    assert old.returncode == new.returncode == 1
+    assert old.stdout == new.stdout and "0 of 3 moves done" in new.stdout
+    assert old.stderr == "`check` is now called `grade`: uv run python -m shared.exercise grade 01-Login\n"
+    assert new.stderr == ""
+
+
+@pytest.mark.parametrize("command_name", ["start", "reset", "solution", "grade", "check"])
 def test_every_subcommand_has_help(command_name):
     answer = subprocess.run(
         [sys.executable, "-m", "shared.exercise", command_name, "--help"],
@@ -416,7 +431,7 @@ def test_a_move_that_raises_names_the_exception_and_the_line_never_a_traceback(t
     command("reset", "01-Login", "--into", str(tmp_path), "--solved")
     copy = tmp_path / "01-Login" / "app.py"
     mistake(copy, "callback", 'id_token = token["id_token"]', 'id_token = token["id-token"]')
-    code, text = check("01-Login", tmp_path)
+    code, text = grade("01-Login", tmp_path)
     assert code == 1
     assert "✗ Callback (callback): after the tenant sends you back to /callback" in text
     assert "(the app raised KeyError: 'id-token' at " in text and "app.py, line " in text
@@ -427,7 +442,7 @@ def test_a_copy_that_does_not_parse_fails_every_move_with_the_line(tmp_path):
     command("start", "01-Login", "--into", str(tmp_path))
     copy = tmp_path / "01-Login" / "app.py"
     copy.write_text(copy.read_text(encoding="utf-8") + "\ndef broken(:\n", encoding="utf-8")
-    code, text = check("01-Login", tmp_path)
+    code, text = grade("01-Login", tmp_path)
     assert code == 1 and text.count("the copy does not load: ") == 3
     assert "Traceback" not in text
 
