@@ -1,12 +1,8 @@
 """Step 01 — Login: send the visitor to the tenant's hosted login page and show who came back.
 
-The original tutorial opened Auth0's Lock widget; today that is Universal Login, a page the tenant
-serves. The app never sees a password: it redirects to /authorize, receives a one-time code at
-/callback, trades it for an id_token, verifies it, and keeps it in an HttpOnly cookie.
-
-Two cookies, each with one job: `step01_id_token` holds the id_token (the login), and Starlette's
-signed cookie `step01_signed` (`request.session`) holds the login in progress: state, nonce and the
-PKCE verifier, from /login until /callback.
+/login redirects to /authorize; /callback trades the one-time code for an id_token, verifies it and
+keeps it in the HttpOnly cookie `step01_id_token`. Starlette's signed cookie `step01_signed`
+(`request.session`) holds the login in progress (state, nonce, PKCE verifier) until /callback.
 """
 
 import hmac
@@ -79,13 +75,9 @@ async def callback(request: Request) -> Response:
 def store_id_token(request: Request, response: Response, id_token: str) -> None:
     """Keep the id_token in an HttpOnly cookie: unlike `localStorage`, scripts cannot read it."""
     ctx = context(request)
+    name, secure = ctx.cookie(ID_TOKEN_COOKIE), ctx.settings.https  # `__Host-` in front over https
     response.set_cookie(
-        ctx.cookie(ID_TOKEN_COOKIE),  # `__Host-` in front over https
-        id_token,
-        max_age=ID_TOKEN_MAX_AGE,
-        httponly=True,
-        samesite="lax",
-        secure=ctx.settings.https,
+        name, id_token, max_age=ID_TOKEN_MAX_AGE, httponly=True, samesite="lax", secure=secure
     )
 
 

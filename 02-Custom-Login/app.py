@@ -1,14 +1,12 @@
 """Step 02 — Custom Login: the app draws its own form — email and password, Sign Up, Google.
 
-The original tutorial replaced the Lock widget with Auth0.js and a form of its own. Here the form
-posts to the app, and the app calls the tenant's Authentication API on the server (auth0_api.py
-beside this file): the password-realm grant for Log In, /dbconnections/signup and then the same
-grant for Sign Up. The tenant's answer is an id_token, verified and stored exactly as in step 01.
-"Log In with Google" cannot be a password form: it is still a redirect to /authorize, coming back
-through step 01's /callback.
+The form posts to the app, which calls the tenant's Authentication API (auth0_api.py): the
+password-realm grant for Log In, /dbconnections/signup then the same grant for Sign Up. The
+id_token is verified and stored as in step 01; Log In with Google is step 01's redirect.
 
 Cookies: `step02_id_token` holds the id_token; the signed cookie `step02_signed`
-(`request.session`) holds the form's CSRF token and a Google login in progress.
+(`request.session`) holds the form's CSRF token, a Google login in progress, and a failed try's
+error until the form shows it.
 """
 
 import hmac
@@ -40,12 +38,11 @@ MAX_EMAIL = 254  # the longest address SMTP can deliver to (RFC 5321)
 MAX_PASSWORD = 128  # longer is no safer, and hashing megabytes is a cheap way to tie up a server
 
 
-def show_form(
-    request: Request, status_code: int = 200, error: AuthApiError | None = None, email: str = ""
-) -> Response:
-    """The login form, with an error above it when the last try failed; never the password."""
-    # The form carries this browser's CSRF token (csrf_token in the template); check_csrf checks it.
-    return render(request, "index.html", status_code, error=error, email=email[:MAX_EMAIL])
+def back_to_the_form(request: Request, error: AuthApiError, email: str) -> Response:
+    """After a failed try, redirect to the form (Post/Redirect/Get): a reload posts nothing."""
+    # The error and the email typed wait in the signed cookie for one showing: not the password.
+    request.session["form_error"] = {"email": email[:MAX_EMAIL], "error": error.to_json()}
+    return RedirectResponse("/", status_code=303)
 
 
 def check_fields(email: str, password: str) -> None:
@@ -58,10 +55,13 @@ def check_fields(email: str, password: str) -> None:
 
 
 async def homepage(request: Request) -> Response:
-    """Show the login form, or the logged-in user's avatar, nickname and a Log Out button."""
+    """Show the login form (with the last try's error, once), or the logged-in user's profile."""
     if request.user:  # the verified id_token's claims, or None
         return render(request, "index.html")
     logged_out = request.session.pop("logged_out", False)  # just after Log Out: say so
+    if failed := request.session.pop("form_error", None):  # popped: a reload shows a clean form
+        error = AuthApiError.from_json(failed["error"])  # its status too: 401, 409, 429 …
+        return render(request, "index.html", error.status, error=error, email=failed["email"])
     return render(request, "index.html", logged_out=logged_out)
 
 
@@ -75,7 +75,7 @@ async def login(request: Request) -> Response:
         tenant = context(request).tenant
         id_token = await login_with_password(tenant, email, form["password"])
     except AuthApiError as error:
-        return show_form(request, error.status, error, email)
+        return back_to_the_form(request, error, email)
     return await start_session(request, id_token)
 
 
@@ -90,7 +90,7 @@ async def signup(request: Request) -> Response:
         await sign_up(tenant, email, form["password"])
         id_token = await login_with_password(tenant, email, form["password"])
     except AuthApiError as error:
-        return show_form(request, error.status, error, email)
+        return back_to_the_form(request, error, email)
     return await start_session(request, id_token)
 
 
@@ -103,8 +103,8 @@ async def start_session(request: Request, id_token: str) -> Response:
     return response
 
 
-async def back_to_the_form(request: Request) -> Response:
-    """A plain GET of /login or /signup (Enter in the address bar after an error): the form."""
+async def to_the_form(request: Request) -> Response:
+    """A plain GET of /login or /signup (an old link, a bookmark): the form is at /."""
     return RedirectResponse("/", status_code=303)
 
 
@@ -147,13 +147,9 @@ async def callback(request: Request) -> Response:
 def store_id_token(request: Request, response: Response, id_token: str) -> None:
     """Keep the id_token in an HttpOnly cookie: unlike `localStorage`, scripts cannot read it."""
     ctx = context(request)
+    name, secure = ctx.cookie(ID_TOKEN_COOKIE), ctx.settings.https  # `__Host-` in front over https
     response.set_cookie(
-        ctx.cookie(ID_TOKEN_COOKIE),  # `__Host-` in front over https
-        id_token,
-        max_age=ID_TOKEN_MAX_AGE,
-        httponly=True,
-        samesite="lax",
-        secure=ctx.settings.https,
+        name, id_token, max_age=ID_TOKEN_MAX_AGE, httponly=True, samesite="lax", secure=secure
     )
 
 
@@ -193,8 +189,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/", homepage),
         Route("/login", login, methods=["POST"]),
         Route("/signup", signup, methods=["POST"]),
-        Route("/login", back_to_the_form),  # after a form error the address bar says /login
-        Route("/signup", back_to_the_form),
+        Route("/login", to_the_form),
+        Route("/signup", to_the_form),
         Route("/login/google", login_with_google),
         Route("/callback", callback),
         Route("/logout", logout, methods=["GET", "POST"]),

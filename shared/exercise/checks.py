@@ -163,9 +163,15 @@ def check_password_login(run: Run) -> None:
     fields = {"csrf_token": token, "email": DEMO_EMAIL, "password": "not-the-password"}
     wrong = run.post(browser, "/login", fields)
     expect(
-        400 <= wrong.status_code < 500 and "Wrong email or password" in wrong.text,
+        wrong.status_code == 303 and wrong.headers.get("location") == "/",
+        "a wrong password should send the browser back to the form (back_to_the_form), so that a "
+        f"reload does not post the password again (it answered {wrong.status_code})",
+    )
+    form = run.page(browser)
+    expect(
+        400 <= form.status_code < 500 and "Wrong email or password" in form.text,
         "a wrong password should show the form again with the tenant's error "
-        f"(show_form with the AuthApiError; it answered {wrong.status_code})",
+        f"(back_to_the_form with the AuthApiError; the form answered {form.status_code})",
     )
     expect(not run.shows_logged_in(browser), "a wrong password logged you in")
     right = run.post(browser, "/login", {**fields, "password": DEMO_PASSWORD})
@@ -192,10 +198,11 @@ def check_signup(run: Run) -> None:
     other = run.browser()
     fields = {**fields, "csrf_token": run.csrf(other, "/"), "email": DEMO_EMAIL}
     taken = run.post(other, "/signup", fields)
+    form = run.page(other)
     expect(
-        400 <= taken.status_code < 500 and not run.shows_logged_in(other),
+        taken.status_code == 303 and 400 <= form.status_code < 500 and "already exists" in form.text,
         "Sign Up with an email that already has a user should show the form with the error "
-        f"(it answered {taken.status_code})",
+        f"(back_to_the_form; it answered {taken.status_code}, then the form {form.status_code})",
     )
 
 
