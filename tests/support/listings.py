@@ -124,3 +124,29 @@ def listing_source(root: Path, path: str, name: str) -> str:
     if path.endswith(".py"):
         return function_source(root, path, name)
     return region_text(root, path, name)
+
+
+def recopy(readme: Path, root: Path) -> int:
+    """Rewrite every marked listing in `readme` from its source; return how many changed."""
+    lines = readme.read_text(encoding="utf-8").splitlines()
+    changed = 0
+    # From the last listing up, so the line numbers of those above stay right.
+    for listing in reversed(find_listings(readme)):
+        start = listing.line + 1  # the opening fence's index is listing.line; the text starts after it
+        end = start + (len(listing.text.splitlines()) if listing.text else 0)
+        fresh = listing_source(root, listing.path, listing.region).splitlines()
+        if lines[start:end] != fresh:
+            lines[start:end] = fresh
+            changed += 1
+    readme.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return changed
+
+
+if __name__ == "__main__":
+    # `uv run python -m tests.support.listings README.md …`: re-copy the quoted code after an edit.
+    import sys
+
+    repository = Path(__file__).resolve().parents[2]
+    for name in sys.argv[1:]:
+        count = recopy(Path(name).resolve(), repository)
+        print(f"{name}: {count} listing(s) re-copied")
