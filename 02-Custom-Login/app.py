@@ -25,7 +25,6 @@ from shared.app import build_app
 from shared.config import Settings, load_settings
 from shared.context import context
 from shared.cookies import ID_TOKEN_MAX_AGE, check_cookie_size
-from shared.csrf import check_csrf
 from shared.errors import LoginError
 from shared.forms import read_form
 from shared.pages import render
@@ -44,7 +43,8 @@ def show_form(
     request: Request, status_code: int = 200, error: AuthApiError | None = None, email: str = ""
 ) -> Response:
     """The login form, with an error above it when the last try failed; never the password."""
-    # The form carries this browser's CSRF token (csrf_token in the template); check_csrf checks it.
+    # The form carries this browser's CSRF token (csrf_token in the template), which the
+    # factory's CSRF check (shared/csrf.py) compares before /login or /signup runs.
     return render(request, "index.html", status_code, error=error, email=email[:MAX_EMAIL])
 
 
@@ -68,7 +68,6 @@ async def homepage(request: Request) -> Response:
 async def login(request: Request) -> Response:
     """Log in with the form's email and password: the password-realm grant returns an id_token."""
     form = await read_form(request)
-    check_csrf(request, form)  # the post came from this app's form, in this browser
     email = form.get("email", "").strip()
     try:
         check_fields(email, form.get("password", ""))
@@ -82,7 +81,6 @@ async def login(request: Request) -> Response:
 async def signup(request: Request) -> Response:
     """Create the user with the form's email and password, then log them in (signupAndLogin)."""
     form = await read_form(request)
-    check_csrf(request, form)
     email = form.get("email", "").strip()
     try:
         check_fields(email, form.get("password", ""))
@@ -208,7 +206,7 @@ async def logout(request: Request) -> Response:
     """Forget the id_token in this app. (Step 03 also ends the session at the tenant.)"""
     if request.method == "GET":  # an old link, another site's image: show the button, no more
         return render(request, "logout.html")
-    check_csrf(request, await read_form(request))  # this app's Log Out button, in this browser
+    # A POST gets here only from this app's Log Out button: the factory's CSRF check ran first.
     request.session.clear()  # and the rest of the signed cookie: the next visitor starts afresh
     request.session["logged_out"] = True  # for the page that follows
     response = RedirectResponse("/", status_code=303)

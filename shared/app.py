@@ -21,6 +21,7 @@ from shared.check_session import CheckSession, CheckSessionMiddleware, EraseIdTo
 from shared.config import Settings
 from shared.context import AppContext
 from shared.cookies import cookie_name
+from shared.csrf import CsrfMiddleware
 from shared.errors import LoginError, TenantUnavailable
 from shared.headers import SecurityHeaders
 from shared.hosts import CanonicalHostMiddleware
@@ -43,6 +44,7 @@ def build_app(
     check_session: CheckSession,
     erase_id_token: EraseIdToken,
     any_host: Sequence[str] = (),
+    csrf_exempt: Sequence[str] = (),
     on_shutdown: Sequence[Callable[[], Awaitable[None]]] = (),
 ) -> Starlette:
     """A step's Starlette app: its routes and its Check Session (run once per request), wired in view.
@@ -50,6 +52,8 @@ def build_app(
     `signed_cookie` names the step's SessionMiddleware cookie (the login in progress; the wrapper
     variant's id_token): each step has its own, so two steps in one browser never read each other's.
     `any_host`: paths a server calls (step 03's back-channel logout), answered on any host name.
+    `csrf_exempt`: POST paths a server calls, not a browser: every other POST route gets the CSRF
+    checks (origin and token, shared/csrf.py) before it runs.
     `on_shutdown`: what the step closes when the app stops (step 03's session records).
     """
     protect_logs()  # the callback URL's code and the PKCE verifier never reach a log
@@ -83,6 +87,14 @@ def build_app(
                 session_cookie=signed,
                 same_site="lax",
                 https_only=settings.https,
+            ),
+            Middleware(
+                CsrfMiddleware,
+                base_url=settings.base_url,
+                secret_key=settings.app_secret_key,
+                read_id_token=read_id_token,
+                routes=routes,
+                exempt=csrf_exempt,
             ),
             Middleware(CheckSessionMiddleware, read=read_id_token, check=check_session, erase=erase_id_token),
         ],
