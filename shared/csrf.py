@@ -84,7 +84,7 @@ class CsrfMiddleware:
     def derived(self, id_token: str) -> str:
         """The token of the session holding `id_token`: HMAC-SHA256(APP_SECRET_KEY, "csrf" + its key)."""
         session_key = hashlib.sha256(id_token.encode()).hexdigest()
-        digest = hmac.new(self.key, b"csrf" + session_key.encode(), hashlib.sha256).digest()
+        digest = hmac.digest(self.key, b"csrf" + session_key.encode(), "sha256")  # one call, in C
         return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
     def token(self, request: Request) -> str:
