@@ -14,7 +14,7 @@ Cookies: `step02_id_token` holds the id_token; the signed cookie `step02_signed`
 import hmac
 from pathlib import Path
 
-from authlib.integrations.starlette_client import OAuth, StarletteOAuth2App
+from authlib.integrations.starlette_client import OAuth
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -24,8 +24,8 @@ from auth0_api import AuthApiError, login_with_password, sign_up
 from shared.app import build_app
 from shared.config import Settings, load_settings
 from shared.context import context
-from shared.cookies import ID_TOKEN_MAX_AGE, check_cookie_size
-from shared.errors import LoginError
+from shared.cookies import ID_TOKEN_MAX_AGE
+from shared.errors import NoLoginInProgress, TenantRefusedLogin
 from shared.forms import read_form
 from shared.pages import render
 from shared.profile import remember_after_login
@@ -71,8 +71,8 @@ async def login(request: Request) -> Response:
     email = form.get("email", "").strip()
     try:
         check_fields(email, form.get("password", ""))
-        provider = context(request).provider
-        id_token = await login_with_password(provider, email, form["password"])
+        tenant = context(request).tenant
+        id_token = await login_with_password(tenant, email, form["password"])
     except AuthApiError as error:
         return show_form(request, error.status, error, email)
     return await start_session(request, id_token)
@@ -84,9 +84,9 @@ async def signup(request: Request) -> Response:
     email = form.get("email", "").strip()
     try:
         check_fields(email, form.get("password", ""))
-        provider = context(request).provider
-        await sign_up(provider, email, form["password"])
-        id_token = await login_with_password(provider, email, form["password"])
+        tenant = context(request).tenant
+        await sign_up(tenant, email, form["password"])
+        id_token = await login_with_password(tenant, email, form["password"])
     except AuthApiError as error:
         return show_form(request, error.status, error, email)
     return await start_session(request, id_token)
@@ -94,7 +94,7 @@ async def signup(request: Request) -> Response:
 
 async def start_session(request: Request, id_token: str) -> Response:
     """Verify the id_token as any other (no nonce: no redirect here), keep it in a fresh session."""
-    await context(request).provider.verify_id_token(id_token, from_tenant=True)
+    await context(request).tenant.verify_id_token(id_token, from_tenant=True)
     request.session.clear()  # a fresh session and CSRF token: nothing from before survives
     response = RedirectResponse("/", status_code=303)
     store_id_token(request, response, id_token)
@@ -106,32 +106,12 @@ async def back_to_the_form(request: Request) -> Response:
     return RedirectResponse("/", status_code=303)
 
 
-async def tenant(request: Request) -> StarletteOAuth2App:
-    """Authlib's client for the tenant, registered once with the endpoints its discovery names."""
-    ctx = context(request)
-    if ctx.oauth is None:
-        metadata = await ctx.provider.metadata()  # fetched and checked once (shared/provider.py)
-        ctx.oauth = OAuth().register(
-            "tenant",
-            client_id=ctx.settings.client_id,
-            client_secret=ctx.settings.client_secret,
-            authorize_url=metadata["authorization_endpoint"],
-            access_token_url=metadata["token_endpoint"],
-            client_kwargs={
-                "scope": "openid profile email",
-                "code_challenge_method": "S256",  # PKCE
-                **ctx.provider.http_options,  # the app's one connection pool and timeout
-            },
-            compliance_fix=ctx.provider.compliance_fix,  # a token answer not in JSON: a 502 page
-        )
-    return ctx.oauth
-
-
 async def login_with_google(request: Request) -> Response:
     """Redirect to /authorize with connection=google-oauth2: the tenant goes on to Google."""
-    client = await tenant(request)
-    redirect_uri = context(request).settings.redirect_uri
-    login = await client.create_authorization_url(redirect_uri, connection="google-oauth2")
+    ctx = context(request)
+    login = await ctx.oauth.create_authorization_url(
+        ctx.settings.redirect_uri, connection="google-oauth2"
+    )
     request.session["login"] = {key: login[key] for key in ("state", "nonce", "code_verifier")}
     return RedirectResponse(login["url"], status_code=302)
 
@@ -141,29 +121,22 @@ async def callback(request: Request) -> Response:
     ctx = context(request)
     login = request.session.pop("login", None)
     state = request.query_params.get("state", "")
-    # The state first: until it matches, nothing else in the URL is this login's, not even an error.
+    # The state first: until it matches, nothing else in the URL is this login's, not even an error
+    # (Authlib's authorize_access_token reads `error` first: tests/security/test_flow_attacks.py).
     expected = str(login.get("state")) if isinstance(login, dict) else ""
     if not login or not hmac.compare_digest(state.encode(), expected.encode()):
-        raise LoginError(
-            "There is no login in progress in this browser, or this link was already used. "
-            "Start again from the Log In button.",
-            title="No login in progress",
-        )
+        raise NoLoginInProgress()
     if error := request.query_params.get("error"):  # the user cancelled, or the tenant refused
-        description = request.query_params.get("error_description") or error
-        if error == "access_denied":
-            raise LoginError(description, status=403, title="Login cancelled")
-        raise LoginError(f"The tenant refused the login: {description}.")
-    client = await tenant(request)
-    token = await client.fetch_access_token(  # Authlib sends the code with the PKCE verifier
+        raise TenantRefusedLogin(error, request.query_params.get("error_description"))
+    token = await ctx.oauth.fetch_access_token(  # Authlib sends the code with the PKCE verifier
         redirect_uri=ctx.settings.redirect_uri,
         code=request.query_params.get("code", ""),
         code_verifier=login["code_verifier"],
     )
     id_token = token["id_token"]
-    claims = await ctx.provider.verify_id_token(id_token, nonce=login["nonce"], from_tenant=True)
+    claims = await ctx.tenant.verify_id_token(id_token, nonce=login["nonce"], from_tenant=True)
     request.session.clear()  # a fresh session: nothing planted before the login survives
-    await remember_after_login(request, ctx.provider, claims, token["access_token"])
+    await remember_after_login(request, ctx.tenant, claims, token["access_token"])
     response = RedirectResponse("/", status_code=303)
     store_id_token(request, response, id_token)
     return response
@@ -180,8 +153,6 @@ def store_id_token(request: Request, response: Response, id_token: str) -> None:
         samesite="lax",
         secure=ctx.settings.https,
     )
-    # A browser silently drops a cookie over 4 KB: refuse with a clear error page instead.
-    check_cookie_size(len(response.headers["set-cookie"]))
 
 
 def read_id_token(request: Request) -> str | None:
@@ -191,7 +162,7 @@ def read_id_token(request: Request) -> str | None:
 async def check_session(request: Request, id_token: str) -> Claims | None:
     """On every request: the stored id_token still verifies (signature, issuer, audience, exp)."""
     try:
-        return await context(request).provider.verify_id_token(id_token)
+        return await context(request).tenant.verify_id_token(id_token)
     except TokenError:
         return None  # logged out; the failed cookie is erased on this response
 
@@ -226,6 +197,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/callback", callback),
         Route("/logout", logout, methods=["GET", "POST"]),
     ]
+    oauth = OAuth().register(  # the client, once; the factory lends it the tenant's discovery
+        "auth0",
+        client_id=settings.client_id,
+        client_secret=settings.client_secret,
+        client_kwargs={"scope": "openid profile email", "code_challenge_method": "S256"},  # PKCE
+    )
     return build_app(
         routes,
         step=STEP,
@@ -235,6 +212,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         read_id_token=read_id_token,
         check_session=check_session,
         erase_id_token=erase_id_token,
+        oauth=oauth,
     )
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx2
 
-from shared.provider import SCOPE, Provider, unavailable
+from shared.tenant import SCOPE, Tenant, unavailable
 from shared.upstream import describe
 
 PASSWORD_REALM_GRANT = "http://auth0.com/oauth/grant-type/password-realm"
@@ -67,12 +67,12 @@ class AuthApiError(Exception):
         return ("password",) if self.rules else ("email", "password")
 
 
-async def login_with_password(provider: Provider, email: str, password: str) -> str:
+async def login_with_password(tenant: Tenant, email: str, password: str) -> str:
     """An email and password for an id_token (the password-realm grant); the caller verifies it."""
-    settings = provider.settings
-    token_endpoint = (await provider.metadata())["token_endpoint"]
+    settings = tenant.settings
+    token_endpoint = (await tenant.metadata())["token_endpoint"]
     answer = await _post(
-        provider,
+        tenant,
         token_endpoint,
         data={
             "grant_type": PASSWORD_REALM_GRANT,
@@ -94,13 +94,13 @@ async def login_with_password(provider: Provider, email: str, password: str) -> 
     raise _login_error(answer.status_code, _json(answer), answer)
 
 
-async def sign_up(provider: Provider, email: str, password: str) -> None:
+async def sign_up(tenant: Tenant, email: str, password: str) -> None:
     """Create the user in the database connection (POST /dbconnections/signup), not logged in."""
-    settings = provider.settings
+    settings = tenant.settings
     if not settings.auth0:
         raise AuthApiError(NOT_AUTH0.format(issuer=settings.issuer, what="sign up"), status=501)
     answer = await _post(
-        provider,
+        tenant,
         f"{settings.issuer}dbconnections/signup",
         json={
             "client_id": settings.client_id,
@@ -113,11 +113,11 @@ async def sign_up(provider: Provider, email: str, password: str) -> None:
         raise _signup_error(answer.status_code, _json(answer))
 
 
-async def _post(provider: Provider, url: str, **body: Any) -> httpx2.Response:
+async def _post(tenant: Tenant, url: str, **body: Any) -> httpx2.Response:
     try:
-        return await provider.http.post(url, headers={"accept": "application/json"}, **body)
+        return await tenant.http.post(url, headers={"accept": "application/json"}, **body)
     except httpx2.HTTPError as error:
-        raise unavailable(provider.settings.issuer, error) from error
+        raise unavailable(tenant.settings.issuer, error) from error
 
 
 def _json(response: httpx2.Response) -> dict[str, Any]:

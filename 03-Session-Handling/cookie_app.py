@@ -8,76 +8,95 @@ which page scripts cannot read (HttpOnly), and the server makes the three moves:
 - Check Session: on every request, read it back and verify it again — a cookie is user input;
 - Logout: remove it, then end the tenant's session too.
 
+The moves call the id_token's holder (IdTokenHolder, below): three calls, store / read / erase,
+that this file makes with a plain cookie; wrapper_app.py makes the same three with Starlette's
+signed cookie, as the tutorial's Lockr section did, and builds this same app with them.
+
 Then what makes the session end for real: the server's record of each login (records.py), which
 Logout deletes, so a copy of the cookie taken before no longer works; and back-channel logout, by
-which the tenant ends the session when the user logs out of another app. Compare with
-wrapper_app.py, which keeps the id_token in Starlette's signed cookie instead.
+which the tenant ends the session when the user logs out of another app.
 """
 
 import hmac
-from dataclasses import replace
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from authlib.integrations.starlette_client import OAuth, StarletteOAuth2App
+from authlib.integrations.starlette_client import OAuth
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from panel import SessionHandling, duration, session_handling, session_panel
-from records import SessionRecord, open_records, session_key
+from panel import duration, session_panel
+from records import RecordStore, SessionRecord, open_records, session_key
 from shared.app import build_app
+from shared.check_session import SessionCheck, session_check
 from shared.config import Settings, load_settings
-from shared.context import context
-from shared.cookies import ID_TOKEN_MAX_AGE, check_cookie_size
-from shared.errors import LoginError, TenantUnavailable
+from shared.context import AppContext, context
+from shared.cookies import ID_TOKEN_MAX_AGE
+from shared.errors import LoginError, NoLoginInProgress, TenantRefusedLogin, TenantUnavailable
 from shared.forms import read_form
 from shared.pages import error_page, render
 from shared.profile import remember_after_login
 from shared.runner import run_step
-from shared.tokens import LOGOUT_TOKEN_MAX_AGE, Claims, TokenError
+from shared.tokens import LOGOUT_TOKEN_MAX_AGE, TokenError
 
-STEP = "Step 03 — Session Handling (plain cookie)"
 ID_TOKEN_COOKIE = "step03_cookie_id_token"
 SIGNED_COOKIE = "step03_cookie_signed"  # only the login in progress (state, nonce, PKCE verifier)
 NO_STORE = {"Cache-Control": "no-store"}
+WHERE_TO_CLICK = "click Log In, reload the page, then Log Out."
 
 
-async def tenant(request: Request) -> StarletteOAuth2App:
-    """Authlib's client for the tenant, registered once with the endpoints its discovery names."""
-    ctx = context(request)
-    if ctx.oauth is None:
-        metadata = await ctx.provider.metadata()  # fetched and checked once (shared/provider.py)
-        ctx.oauth = OAuth().register(
-            "tenant",
-            client_id=ctx.settings.client_id,
-            client_secret=ctx.settings.client_secret,
-            authorize_url=metadata["authorization_endpoint"],
-            access_token_url=metadata["token_endpoint"],
-            client_kwargs={
-                "scope": "openid profile email",
-                "code_challenge_method": "S256",  # PKCE
-                **ctx.provider.http_options,  # the app's one connection pool and timeout
-            },
-            compliance_fix=ctx.provider.compliance_fix,  # a token answer not in JSON: a 502 page
-        )
-    return ctx.oauth
+@dataclass(frozen=True)
+class IdTokenHolder:
+    """The id_token's holder: where the browser keeps the id_token between requests, in three calls.
+
+    The seed's Lockr section changed only these: `localStorage.setItem / getItem / removeItem`
+    became `Lockr.set / get / rm`. Here PLAIN_COOKIE (below) makes them with a cookie of its own;
+    wrapper_app.py with Starlette's signed cookie. The rest describes the variant on its pages.
+    """
+
+    store: Callable[[Request, Response, str], None]  # Create Session: keep the verified id_token
+    read: Callable[[Request], str | None]  # Check Session: the id_token sent back, if any
+    erase: Callable[[Request, Response], None]  # Logout, or a failed check: forget it
+    variant: str  # its name, in the page's title and the panel
+    cookie: str  # the cookie that holds the id_token
+    signed_cookie: str  # Starlette's signed cookie (`request.session`): the login in progress
+    holds: str  # what `cookie` holds, for the panel
+
+    @property
+    def step(self) -> str:
+        return f"Step 03 — Session Handling ({self.variant})"
+
+
+@dataclass
+class SessionHandling(AppContext):
+    """Step 03's context: every step's (settings, tenant, clock …), its records and its holder.
+
+    A subclass rather than a second object on the app, so there is one accessor:
+    `context(request, SessionHandling)` (shared/context.py).
+    """
+
+    records: RecordStore = field(kw_only=True)
+    holder: IdTokenHolder = field(kw_only=True)
 
 
 async def homepage(request: Request) -> Response:
     """Show Log In, or the user and Log Out; the panel shows where the session lives."""
     # Check Session (below) already ran for this request: request.user holds the verified claims
-    # of an open session, or None; `ended` says why it just ended one, if it did.
-    ended = getattr(request.state, "session_ended", None)
+    # of an open session, or None; `found` also has its record, or why it just ended one.
+    found: SessionCheck[SessionRecord] = session_check(request)
+    ctx = context(request, SessionHandling)
+    panel = session_panel(request, found.record, ctx.holder, ctx.records)
     logged_out = request.session.pop("logged_out", False)  # just after Log Out: say so
-    panel = session_panel(request, getattr(request.state, "record", None))
-    return render(request, "index.html", session=panel, ended=ended, logged_out=logged_out)
+    return render(request, "index.html", session=panel, ended=found.ended, logged_out=logged_out)
 
 
 async def login(request: Request) -> Response:
     """Redirect to the hosted login page with state, nonce and a PKCE challenge, made by Authlib."""
-    client = await tenant(request)
-    login = await client.create_authorization_url(context(request).settings.redirect_uri)
+    ctx = context(request)
+    login = await ctx.oauth.create_authorization_url(ctx.settings.redirect_uri)
     # The three secrets wait in the signed cookie until /callback: one login at a time per browser.
     request.session["login"] = {key: login[key] for key in ("state", "nonce", "code_verifier")}
     return RedirectResponse(login["url"], status_code=302)
@@ -87,42 +106,35 @@ async def login(request: Request) -> Response:
 
 
 async def callback(request: Request) -> Response:
-    """Create Session: a verified login gets a record on the server and its id_token in a cookie."""
-    ctx = context(request)
+    """Create Session: a verified login gets a record on the server, and its id_token a holder."""
+    ctx = context(request, SessionHandling)
     login = request.session.pop("login", None)
     state = request.query_params.get("state", "")
-    # The state first: until it matches, nothing else in the URL is this login's, not even an error.
+    # The state first: until it matches, nothing else in the URL is this login's, not even an error
+    # (Authlib's authorize_access_token reads `error` first: tests/security/test_flow_attacks.py).
     expected = str(login.get("state")) if isinstance(login, dict) else ""
     if not login or not hmac.compare_digest(state.encode(), expected.encode()):
-        raise LoginError(
-            "There is no login in progress in this browser, or this link was already used. "
-            "Start again from the Log In button.",
-            title="No login in progress",
-        )
+        raise NoLoginInProgress()
     if error := request.query_params.get("error"):  # the user cancelled, or the tenant refused
-        description = request.query_params.get("error_description") or error
-        if error == "access_denied":
-            raise LoginError(description, status=403, title="Login cancelled")
-        raise LoginError(f"The tenant refused the login: {description}.")
-    client = await tenant(request)
-    token = await client.fetch_access_token(  # Authlib sends the code with the PKCE verifier
+        raise TenantRefusedLogin(error, request.query_params.get("error_description"))
+    token = await ctx.oauth.fetch_access_token(  # Authlib sends the code with the PKCE verifier
         redirect_uri=ctx.settings.redirect_uri,
         code=request.query_params.get("code", ""),
         code_verifier=login["code_verifier"],
     )
     id_token = token["id_token"]
-    claims = await ctx.provider.verify_id_token(id_token, nonce=login["nonce"], from_tenant=True)
+    claims = await ctx.tenant.verify_id_token(id_token, nonce=login["nonce"], from_tenant=True)
     request.session.clear()  # a fresh session: nothing planted before the login survives
-    await remember_after_login(request, ctx.provider, claims, token["access_token"])
+    await remember_after_login(request, ctx.tenant, claims, token["access_token"])
     now = ctx.clock()
     ends = min(now + ctx.settings.session_absolute_timeout, claims["exp"])  # never past the exp
     record = SessionRecord(session_key(id_token), claims.get("sid"), claims["sub"], now, now, ends)
-    if not await session_handling(request).records.start(record):
+    if not await ctx.records.start(record):
         # The tenant already ended this login's tenant session (a logout token came for its sid):
         # a late callback, from a tab opened before that logout, must not start a session.
         raise LoginError(ENDED_ELSEWHERE, status=401, title="Login refused")
     response = RedirectResponse("/", status_code=303)
-    store_id_token(request, response, id_token)
+    ctx.holder.store(request, response, id_token)
     return response
 
 
@@ -137,8 +149,6 @@ def store_id_token(request: Request, response: Response, id_token: str) -> None:
         samesite="lax",
         secure=ctx.settings.https,
     )
-    # A browser silently drops a cookie over 4 KB: refuse with a clear error page instead.
-    check_cookie_size(len(response.headers["set-cookie"]))
 
 
 # Check Session
@@ -148,21 +158,22 @@ def read_id_token(request: Request) -> str | None:
     return request.cookies.get(context(request).cookie(ID_TOKEN_COOKIE))
 
 
-async def check_session(request: Request, id_token: str) -> Claims | None:
+async def check_session(request: Request, id_token: str) -> SessionCheck[SessionRecord]:
     """Check Session, on every request: the id_token still verifies, and its record is open.
 
-    None logs the visitor out, and the cookie is erased on this response (shared/check_session.py).
+    What it finds is the page's (`session_check(request)`): the claims and record of an open
+    session, or no claims — logged out, and the id_token erased on this response — and why.
     """
-    ctx = context(request)
+    ctx = context(request, SessionHandling)
     try:
-        claims = await ctx.provider.verify_id_token(id_token)  # signature, iss, aud, exp
+        claims = await ctx.tenant.verify_id_token(id_token)  # signature, iss, aud, exp
     except TokenError:
-        return None
-    records = session_handling(request).records
-    record = await records.get(session_key(id_token))
+        return SessionCheck(None)
+    record = await ctx.records.get(session_key(id_token))
     if record is None:  # logged out, ended by the tenant, timed out — or never issued here
-        request.state.session_ended = "it was ended on the server (a logout here or at the tenant)"
-        return None
+        return SessionCheck(
+            None, ended="it was ended on the server (a logout here or at the tenant)"
+        )
     now, settings = ctx.clock(), ctx.settings
     ended = None
     if now - record.last_used_at > settings.session_idle_timeout:
@@ -170,14 +181,12 @@ async def check_session(request: Request, id_token: str) -> Claims | None:
     elif now >= record.expires_at:
         ended = "it reached its longest allowed time"
     if ended:
-        request.state.session_ended = ended  # the page that follows says why
-        await records.end(record.key)
-        return None
+        await ctx.records.end(record.key)
+        return SessionCheck(None, ended=ended)  # the page that follows says why
     if now - record.last_used_at > settings.touch_interval:  # a write, but not on every request
-        await records.touch(record, now)
+        await ctx.records.touch(record, now)
         record = replace(record, last_used_at=now)
-    request.state.record = record  # for the learner's panel
-    return claims
+    return SessionCheck(claims, record)
 
 
 def erase_id_token(request: Request, response: Response) -> None:
@@ -199,16 +208,15 @@ async def logout(request: Request) -> Response:
     if request.method == "GET":  # an old link, another site's image: show the button, no more
         return render(request, "logout.html")
     # A POST gets here only from this app's Log Out button: the factory's CSRF check ran first.
-    ctx = context(request)
-    id_token = read_id_token(request)
+    ctx = context(request, SessionHandling)
+    id_token = ctx.holder.read(request)
     if id_token:
-        await session_handling(request).records.end(session_key(id_token))  # 1. copies stop working
+        await ctx.records.end(session_key(id_token))  # 1. copies stop working
     sid = request.user.get("sid") if request.user else None
     request.session.clear()  # nothing of this session survives into the next one
     request.session["logged_out"] = True  # for the page that follows
-    request.scope["user"] = None  # whatever page follows shows the logged-out state
     try:
-        logout_url = await ctx.provider.logout_url(ctx.settings.base_url, sid=sid)
+        logout_url = await ctx.tenant.logout_url(ctx.settings.base_url, sid=sid)
     except (TenantUnavailable, LoginError) as error:  # down, or answering wrongly: log out here
         message = f"{error} Your session at the tenant may still be active: {LOG_IN_AGAIN}"
         response = error_page(request, error.status, "Logged out of this app only", message)
@@ -217,7 +225,7 @@ async def logout(request: Request) -> Response:
             response = error_page(request, 200, "Logged out of this app", NO_PROVIDER_LOGOUT)
         else:
             response = RedirectResponse(logout_url, status_code=303)  # 3. the tenant's session
-    erase_id_token(request, response)  # 2. erase the cookie, whichever answer goes back
+    ctx.holder.erase(request, response)  # 2. erase the id_token, whichever answer goes back
     return response
 
 
@@ -243,15 +251,14 @@ async def backchannel_logout(request: Request) -> Response:
     app the user logged out of. A token is accepted once (`jti`) and only while fresh.
     """
     form = await read_form(request)
-    ctx = context(request)
+    ctx = context(request, SessionHandling)
     try:
-        claims = await ctx.provider.verify_logout_token(form.get("logout_token", ""))
+        claims = await ctx.tenant.verify_logout_token(form.get("logout_token", ""))
     except TokenError as error:
         return refused(str(error))
-    records = session_handling(request).records
     # One step: the jti recorded, the sessions ended, and their sid remembered as ended for as long
     # as one of its sessions could have lived. A store error changes nothing, so a retry works.
-    ended = await records.end_by_logout_token(
+    ended = await ctx.records.end_by_logout_token(
         jti=claims["jti"],
         jti_until=claims["iat"] + LOGOUT_TOKEN_MAX_AGE + ctx.settings.leeway,
         sid=claims.get("sid"),
@@ -269,9 +276,27 @@ def refused(description: str) -> Response:
     return JSONResponse(body, status_code=400, headers=NO_STORE)
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
+PLAIN_COOKIE = IdTokenHolder(
+    store_id_token,
+    read_id_token,
+    erase_id_token,
+    variant="plain cookie",
+    cookie=ID_TOKEN_COOKIE,
+    signed_cookie=SIGNED_COOKIE,
+    holds="the id_token itself: a JWT signed by the tenant, verified again on every request",
+)
+
+
+def create_app(settings: Settings | None = None, holder: IdTokenHolder = PLAIN_COOKIE) -> Starlette:
+    """Step 03 with the id_token in `holder`: this file's plain cookie, or wrapper_app.py's."""
     settings = settings or load_settings()
     records = open_records(settings.session_store_url, settings.state_dir)
+    oauth = OAuth().register(  # the client, once; the factory lends it the tenant's discovery
+        "auth0",
+        client_id=settings.client_id,
+        client_secret=settings.client_secret,
+        client_kwargs={"scope": "openid profile email", "code_challenge_method": "S256"},  # PKCE
+    )
     routes = [
         Route("/", homepage),
         Route("/login", login),
@@ -279,27 +304,22 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/logout", logout, methods=["GET", "POST"]),
         Route("/backchannel-logout", backchannel_logout, methods=["POST"]),
     ]
-    app = build_app(
+    return build_app(
         routes,
-        step=STEP,
+        step=holder.step,
         settings=settings,
         templates=Path(__file__).parent / "templates",
-        signed_cookie=SIGNED_COOKIE,
-        read_id_token=read_id_token,
+        signed_cookie=holder.signed_cookie,
+        read_id_token=holder.read,
         check_session=check_session,
-        erase_id_token=erase_id_token,
+        erase_id_token=holder.erase,
+        oauth=oauth,
         any_host=["/backchannel-logout"],  # the tenant calls it, on whatever host name it knows
         csrf_exempt=["/backchannel-logout"],  # no browser posts it: the logout token is signed
         on_shutdown=[records.aclose],
+        context=lambda *common: SessionHandling(*common, records=records, holder=holder),
     )
-    app.state.session_handling = SessionHandling(
-        records=records,
-        variant="plain cookie",
-        holds="the id_token itself: a JWT signed by the tenant, verified again on every request",
-        cookie=context(app).cookie(ID_TOKEN_COOKIE),
-    )
-    return app
 
 
 if __name__ == "__main__":
-    run_step(create_app, STEP, where_to_click="click Log In, reload the page, then Log Out.")
+    run_step(create_app, PLAIN_COOKIE.step, where_to_click=WHERE_TO_CLICK)

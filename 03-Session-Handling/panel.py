@@ -1,32 +1,27 @@
-"""What both variants of step 03 share and no lesson teaches: the step's records on the app, and the
-learner's panel that shows where the session lives and when it ends."""
+"""What both variants of step 03 share and no lesson teaches: the learner's panel that shows where
+the session lives and when it ends."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Protocol
 
-from starlette.applications import Starlette
-from starlette.requests import HTTPConnection, Request
+from starlette.requests import Request
 
 from records import RecordStore, SessionRecord
 from shared.context import context
 
 
-@dataclass
-class SessionHandling:
-    """Step 03's part of the app: the server's session records, and the variant's panel text."""
+class Variant(Protocol):
+    """What the panel says of a storage variant (cookie_app.py's IdTokenHolder)."""
 
-    records: RecordStore
-    variant: str  # the storage variant's name, for the panel
-    holds: str  # what its cookie holds, for the panel
-    cookie: str  # the cookie that holds the id_token
-
-
-def session_handling(connection: HTTPConnection | Starlette) -> SessionHandling:
-    app = connection if isinstance(connection, Starlette) else connection.app
-    found: SessionHandling = app.state.session_handling
-    return found
+    @property
+    def variant(self) -> str: ...
+    @property
+    def cookie(self) -> str: ...
+    @property
+    def holds(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -45,20 +40,21 @@ class SessionPanel:
     token_expires_iso: str | None = None
 
 
-def session_panel(request: Request, record: SessionRecord | None) -> SessionPanel:
-    step = session_handling(request)
-    store = step.records.where
-    if request.user is None or record is None:
-        return SessionPanel(step.variant, step.cookie, step.holds, store)
+def session_panel(
+    request: Request, record: SessionRecord | None, holder: Variant, records: RecordStore
+) -> SessionPanel:
     ctx = context(request)
+    cookie = ctx.cookie(holder.cookie)  # `__Host-` in front over https
+    if request.user is None or record is None:
+        return SessionPanel(holder.variant, cookie, holder.holds, records.where)
     now = ctx.clock()
     idle_ends = min(record.last_used_at + ctx.settings.session_idle_timeout, record.expires_at)
     return SessionPanel(
-        step.variant,
-        step.cookie,
-        step.holds,
-        store,
-        cookie_bytes=len(request.cookies.get(step.cookie, "")),
+        holder.variant,
+        cookie,
+        holder.holds,
+        records.where,
+        cookie_bytes=len(request.cookies.get(cookie, "")),
         identity=f"sid {record.sid}" if record.sid else f"record {record.key[:16]}…",
         idle_ends_in=duration(idle_ends - now),
         ends_in=duration(record.expires_at - now),

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from dotenv import dotenv_values
 
@@ -96,6 +97,29 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def plain_http_issuer(issuer: str, error: BaseException) -> str | None:
+    """The issuer to write instead when `error` shows that an https issuer on this machine answered in
+    plain http (AUTH0_DOMAIN=localhost:4000 means https://localhost:4000/; the dev tenant speaks http)."""
+    parts = urlsplit(issuer)
+    if parts.scheme != "https" or not is_loopback(parts.hostname or ""):
+        return None
+    cause: BaseException | None = error
+    seen: set[int] = set()
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        # OpenSSL's reason when the answer does not start with a TLS record: "HTTP/1.1 400 …" reads as
+        # a record of an unknown TLS version.
+        if isinstance(cause, ssl.SSLError) and cause.reason == "WRONG_VERSION_NUMBER":
+            return urlunsplit(parts._replace(scheme="http"))
+        cause = cause.__cause__ or cause.__context__
+    return None
+
+
+def plain_http_fix(http_issuer: str) -> str:
+    """What to change when the tenant answered in plain http: one sentence for the page, the console and the doctor."""
+    return f"this server speaks plain http: write AUTH0_DOMAIN={http_issuer} (in the environment or .env)"
+
+
 def normalize_issuer(domain: str) -> str:
     """AUTH0_DOMAIN as an issuer: a bare domain means Auth0 (`https://DOMAIN/`); a URL is taken as written.
 
@@ -130,6 +154,31 @@ def checked_secret_key(value: str) -> str:
     return value
 
 
+def ignored_env_files(*folders: Path) -> list[Path]:
+    """The `.env` files in `folders` (a step's, the working directory) that nothing reads.
+
+    One `.env`, at the project root, configures every step, exercise copy and the doctor alike; a
+    second one in a step folder (Auth0's samples keep one per step) would make them disagree, so it
+    is not read, and the step says so instead of ignoring it silently.
+    """
+    found = {(folder / ".env").resolve() for folder in folders}
+    return sorted(path for path in found if path.is_file() and path != (PROJECT_ROOT / ".env").resolve())
+
+
+def env_file_warning(ignored: Path) -> str:
+    """The one line a command prints about a `.env` it does not read."""
+    root = PROJECT_ROOT / ".env"
+    return f"{shown_path(ignored)} is not read: move its settings to {shown_path(root)}, the .env every step reads"
+
+
+def shown_path(path: Path) -> str:
+    """`path` as the learner would type it from where they are."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
 def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | None = None) -> Settings:
     """Read the configuration a step runs with; raise ConfigError naming what is missing or wrong.
 
@@ -144,9 +193,7 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | Non
     }
     env = {key: value for key, value in env.items() if value != ""}
 
-    port_text = env.get("PORT", str(DEFAULT_PORT))
-    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
-        raise ConfigError(f"PORT={port_text!r} is not a port number (1-65535).")
+    port_text = checked_port(env, "PORT", DEFAULT_PORT)
     base_url = env.get("APP_BASE_URL", f"http://localhost:{port_text}").rstrip("/")
     base = urlsplit(base_url)
     if base.scheme not in ("http", "https") or not base.hostname or base.path:
@@ -156,8 +203,8 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | Non
 
     tenant_vars = ("AUTH0_DOMAIN", "AUTH0_CLIENT_ID", "AUTH0_CLIENT_SECRET")
     if not any(name in env for name in tenant_vars):
-        tenant_port = env.get("DEV_TENANT_PORT", str(TENANT_PORT))
-        return Settings(
+        tenant_port = checked_port(env, "DEV_TENANT_PORT", TENANT_PORT)
+        settings = Settings(
             issuer=f"http://localhost:{tenant_port}/",
             client_id=DEV_CLIENT_ID,
             client_secret=dev_client_secret(state_dir),
@@ -168,6 +215,7 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | Non
             connection=connection,
             **session_options(env),
         )
+        return own_port(settings)
 
     missing = [name for name in (*tenant_vars, "APP_SECRET_KEY") if name not in env]
     if missing:
@@ -176,7 +224,7 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | Non
             "(in the environment or .env; see .env.example), or unset all AUTH0_* variables "
             "to use the bundled dev tenant."
         )
-    return Settings(
+    settings = Settings(
         issuer=normalize_issuer(env["AUTH0_DOMAIN"]),
         client_id=env["AUTH0_CLIENT_ID"],
         client_secret=env["AUTH0_CLIENT_SECRET"],
@@ -186,6 +234,29 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | Non
         state_dir=state_dir,
         connection=connection,
         **session_options(env),
+    )
+    return own_port(settings)
+
+
+def checked_port(env: Mapping[str, str], name: str, default: int) -> str:
+    """The port in `name` (or the default) as text, refused unless it is a port number."""
+    text = env.get(name, str(default))
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise ConfigError(f"{name}={text!r} is not a port number (1-65535).")
+    return text
+
+
+def own_port(settings: Settings) -> Settings:
+    """`settings`, unless the app would listen on the port of a tenant on this machine (the dev tenant's)."""
+    tenant = urlsplit(settings.issuer)
+    tenant_port = tenant.port or (443 if tenant.scheme == "https" else 80)
+    if not is_loopback(tenant.hostname or "") or tenant_port != settings.port:
+        return settings
+    # One of the two would fail to listen, after the banner has told the learner to open it.
+    other = DEFAULT_PORT if settings.port != DEFAULT_PORT else DEFAULT_PORT + 1
+    whose = "the dev tenant's (DEV_TENANT_PORT moves it)" if settings.embedded else f"the tenant's ({settings.issuer})"
+    raise ConfigError(
+        f"Port {settings.port} is {whose}: the app needs a port of its own; use --port {other} (or PORT={other})."
     )
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import base64
-import json
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Awaitable, Callable
 
-from shared.errors import SessionTooLarge
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared.errors import CookieTooLarge
 
 MAX_COOKIE_BYTES = 4096  # browsers silently drop a cookie larger than this (RFC 6265 §6.1 minimum)
 ID_TOKEN_MAX_AGE = 10 * 60 * 60  # seconds: Auth0's id_token lifetime; the cookie need not outlive it
@@ -22,18 +23,37 @@ def cookie_name(name: str, *, secure: bool) -> str:
     return f"__Host-{name}" if secure else name
 
 
-def check_cookie_size(size: int) -> None:
-    """Refuse a cookie the browser would silently drop: raise SessionTooLarge (a 400 page) instead."""
-    if size > MAX_COOKIE_BYTES:
-        raise SessionTooLarge(size, MAX_COOKIE_BYTES)
+class RefuseOversizedCookies:
+    """Answer with the app's 400 page, instead, any response carrying a cookie the browser would drop.
 
-
-def signed_cookie_size(session: Mapping[str, Any], cookie_name: str) -> int:
-    """An upper bound on the Set-Cookie header Starlette's SessionMiddleware will send for `session`.
-
-    It holds base64(JSON), then what itsdangerous appends: "." + a timestamp + "." + an HMAC.
+    A browser silently ignores a Set-Cookie over 4 KB: the login would seem to work, and the next
+    page would be logged out. The factory puts this outside SessionMiddleware, so it measures what
+    really goes out — the plain id_token cookie, and Starlette's signed cookie (the wrapper's
+    id_token, /userinfo's display claims) — once, instead of each place that writes a cookie
+    estimating it. The refused response's cookies never reach the browser: nothing is stored.
     """
-    payload = base64.b64encode(json.dumps(session).encode())
-    signature = 1 + 8 + 1 + 27  # timestamp: 6 base64 characters today (8 allowed); HMAC-SHA1: 27
-    attributes = 100  # "; path=/; Max-Age=1209600; httponly; samesite=lax; secure", with room to spare
-    return len(cookie_name) + 1 + len(payload) + signature + attributes
+
+    def __init__(self, app: ASGIApp, *, page: Callable[[Request, Exception], Awaitable[Response]]) -> None:
+        self.app = app
+        self.page = page
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        refused: CookieTooLarge | None = None
+
+        async def send_unless_too_large(message: Message) -> None:
+            nonlocal refused
+            if message["type"] == "http.response.start":
+                headers = message.get("headers", [])
+                size = max((len(value) for name, value in headers if name.lower() == b"set-cookie"), default=0)
+                if size > MAX_COOKIE_BYTES:
+                    refused = CookieTooLarge(size, MAX_COOKIE_BYTES)
+            if refused is None:
+                await send(message)
+
+        await self.app(scope, receive, send_unless_too_large)
+        if refused is not None:
+            response = await self.page(Request(scope, receive), refused)
+            await response(scope, receive, send)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -13,14 +13,14 @@ import jinja2
 from authlib.common.errors import AuthlibBaseError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.templating import Jinja2Templates
 
 from shared import headers
 from shared.context import context
 from shared.csrf import csrf_token
-from shared.errors import LoginError, SessionTooLarge, TenantUnavailable
-from shared.provider import unavailable
+from shared.errors import CookieTooLarge, LoginError, TenantUnavailable
+from shared.tenant import unavailable
 from shared.tokens import TokenError
 
 SHARED_TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -68,6 +68,8 @@ async def tenant_unavailable(request: Request, exc: Exception) -> Response:
     settings = context(request).settings
     if exc.unresolved:
         return error_page(request, exc.status, "Identity provider not found", str(exc))
+    if exc.plain_http:
+        return error_page(request, exc.status, "Identity provider speaks plain http", str(exc))
     hint = " Is the dev tenant running?" if settings.embedded else ""
     # At the callback the login's state is already spent: reloading would only say "no login in progress".
     again = "Start again from Log In" if request.url.path == urlsplit(settings.redirect_uri).path else "Try again"
@@ -88,7 +90,7 @@ async def code_exchange_refused(request: Request, exc: Exception) -> Response:
     if exc.error in ("access_denied", "invalid_client", "unauthorized_client"):
         message = (
             f"The tenant refused this application's credentials ({exc.error}: {exc.description}). "
-            "Check AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET (uv run python -m shared.check tests them)."
+            "Check AUTH0_CLIENT_ID and AUTH0_CLIENT_SECRET (uv run python -m shared.doctor tests them)."
         )
         return error_page(request, 502, "Tenant refused the application", message)
     return error_page(request, 400, "Login failed", f"The tenant refused the login: {exc.description or exc.error}.")
@@ -109,6 +111,21 @@ async def http_error(request: Request, exc: Exception) -> Response:
     return response
 
 
+def http_errors(server_paths: Sequence[str]) -> Callable[[Request, Exception], Awaitable[Response]]:
+    """HTTPException's answer: a page for a person; on the paths a server calls (step 03's back-channel
+    logout), the OAuth error JSON its caller reads (Back-Channel Logout 1.0 §2.8), never a page."""
+
+    async def handler(request: Request, exc: Exception) -> Response:
+        if request.url.path not in server_paths:
+            return await http_error(request, exc)
+        assert isinstance(exc, HTTPException)
+        body = {"error": "invalid_request", "error_description": exc.detail}
+        headers = {**(exc.headers or {}), "Cache-Control": "no-store"}
+        return JSONResponse(body, status_code=exc.status_code, headers=headers)
+
+    return handler
+
+
 async def server_error(request: Request, exc: Exception) -> Response:
     log.exception("Unhandled error on %s", request.url.path)
     message = "The app hit an unexpected error; the console has the details."
@@ -122,7 +139,7 @@ ERROR_PAGES = {
     TenantUnavailable: tenant_unavailable,
     httpx2.HTTPError: no_answer,
     AuthlibBaseError: code_exchange_refused,
-    SessionTooLarge: session_too_large,
+    CookieTooLarge: session_too_large,
     HTTPException: http_error,
     Exception: server_error,
 }

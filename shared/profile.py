@@ -14,9 +14,7 @@ from typing import Any
 
 from starlette.requests import Request
 
-from shared.context import context
-from shared.cookies import check_cookie_size, signed_cookie_size
-from shared.provider import Provider
+from shared.tenant import Tenant
 from shared.tokens import Claims
 
 PROFILE = "profile"  # the session key
@@ -52,15 +50,13 @@ def remember(request: Request, sub: str, userinfo: Mapping[str, Any] | None) -> 
     kept = display_claims(userinfo or {})
     if not kept:
         return
-    session = {**request.session, PROFILE: {"sub": sub, **kept}}
-    # The same size guard as the session itself: a browser silently drops a cookie over 4 KB.
-    check_cookie_size(signed_cookie_size(session, context(request).signed_cookie))
-    request.session[PROFILE] = session[PROFILE]
+    # The factory's size guard refuses the login if this makes the signed cookie too large.
+    request.session[PROFILE] = {"sub": sub, **kept}
 
 
-async def remember_after_login(request: Request, provider: Provider, claims: Claims, access_token: str) -> None:
+async def remember_after_login(request: Request, tenant: Tenant, claims: Claims, access_token: str) -> None:
     """At login, in the fresh signed cookie: /userinfo's display claims when the id_token has none."""
-    userinfo = None if has_display_claims(claims) else await provider.userinfo(access_token, claims["sub"])
+    userinfo = None if has_display_claims(claims) else await tenant.userinfo(access_token, claims["sub"])
     remember(request, claims["sub"], userinfo)
 
 

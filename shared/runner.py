@@ -5,20 +5,34 @@ from __future__ import annotations
 import argparse
 import errno
 import json
+import signal
 import socket
+import ssl
 import sys
 import threading
 import time
 import urllib.request
 from collections.abc import Callable
+from pathlib import Path
+from types import FrameType
 from urllib.parse import urlsplit
 
 import uvicorn
 from starlette.applications import Starlette
 
-from shared.config import ConfigError, Settings, load_settings
+from shared.config import (
+    ConfigError,
+    Settings,
+    env_file_warning,
+    ignored_env_files,
+    is_loopback,
+    load_settings,
+    plain_http_fix,
+    plain_http_issuer,
+)
 
 BIND_HOST = "127.0.0.1"  # loopback only: the dev tenant and these apps are for one developer's machine
+STOP_WITHIN = 5  # seconds a request still running may hold up the stop (uvicorn: timeout_graceful_shutdown)
 
 
 def _port_is_free(port: int) -> bool:
@@ -43,6 +57,28 @@ def _running_tenant_issuer(issuer: str) -> str | None:
     except (OSError, ValueError, AttributeError):
         return None
     return claimed if isinstance(claimed, str) else None
+
+
+def _refuse_plain_http(issuer: str) -> None:
+    """Raise ConfigError when an https issuer on this machine speaks plain http (AUTH0_DOMAIN=localhost:4000)."""
+    parts = urlsplit(issuer)
+    if parts.scheme != "https" or not is_loopback(parts.hostname or ""):
+        return
+    # Whether the port speaks TLS at all, so no certificate check (and no CA store to load); the app's
+    # own client verifies the certificate of every real request.
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    try:
+        with (
+            socket.create_connection((parts.hostname, parts.port or 443), timeout=2) as sock,
+            context.wrap_socket(sock, server_hostname=parts.hostname),
+        ):
+            return
+    except OSError as error:  # nothing listening yet is for the first page to say, once it is needed
+        http_issuer = plain_http_issuer(issuer, error)
+        if http_issuer:
+            raise ConfigError(f"The tenant at {issuer} answered, but {plain_http_fix(http_issuer)}.") from None
 
 
 def _claim_port(port: int) -> socket.socket | None:
@@ -75,6 +111,21 @@ def _reuse_banner(settings: Settings) -> str:
 
 def _indented(text: str) -> str:
     return "  " + text.replace("\n", "\n  ")
+
+
+class StepServer(uvicorn.Server):
+    """uvicorn's server, for which a second Ctrl-C while it stops changes nothing.
+
+    uvicorn makes a second Ctrl-C a forced stop that skips the app's lifespan shutdown; Starlette then
+    reports the lifespan it cancels as a traceback, in every step. The stop cannot hang (STOP_WITHIN),
+    so there is nothing to force. This overrides uvicorn's signal handler, `handle_exit`, an internal
+    detail: tests/integration/test_ctrl_c.py presses Ctrl-C twice and fails if an upgrade changes it.
+    """
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if self.should_exit and sig == signal.SIGINT:
+            return
+        super().handle_exit(sig, frame)
 
 
 class DevTenantKeeper:
@@ -147,11 +198,14 @@ class DevTenantKeeper:
 def run_step(create_app: Callable[[Settings], Starlette], description: str, *, where_to_click: str) -> None:
     """The `uv run <step>/app.py` entry point: parse --help/--port, check the config, serve."""
     parser = argparse.ArgumentParser(
+        prog=sys.argv[0],  # as typed, e.g. 01-Login/app.py: every step's file is called app.py
         description=f"{description}. Serves the app on http://localhost:3000/ (or --port); open it and {where_to_click}",
         epilog=(
-            "Without AUTH0_DOMAIN it also starts the bundled dev tenant on http://localhost:4000/ and prints its "
-            "demo user. With AUTH0_DOMAIN, AUTH0_CLIENT_ID, AUTH0_CLIENT_SECRET and APP_SECRET_KEY (environment "
-            "or .env) it uses that Auth0 tenant; check them first with: uv run python -m shared.check"
+            "Without AUTH0_DOMAIN it also starts the bundled dev tenant on http://localhost:4000/ "
+            "(DEV_TENANT_PORT=4001 moves it) and prints its demo user; the tenant keeps its keys and users in "
+            ".dev-tenant/ (or DEV_TENANT_STATE_DIR). With AUTH0_DOMAIN, AUTH0_CLIENT_ID, AUTH0_CLIENT_SECRET and "
+            "APP_SECRET_KEY it uses that Auth0 tenant; check them first with: uv run python -m shared.doctor. "
+            "Every setting comes from the environment or from .env at the project root (see .env.example)."
         ),
     )
     parser.add_argument("--port", type=int, help="port for the app (default: $PORT or 3000)")
@@ -161,28 +215,44 @@ def run_step(create_app: Callable[[Settings], Starlette], description: str, *, w
         import os
 
         environ = {**os.environ, "PORT": str(args.port)}
+    for ignored in ignored_env_files(Path(sys.argv[0]).parent, Path.cwd()):
+        print(f"{parser.prog}: warning: {env_file_warning(ignored)}", file=sys.stderr)
     tenant: DevTenantKeeper | None = None
+    signal.signal(signal.SIGINT, _interrupt_once)
     try:
         settings = load_settings(environ)
         if not _port_is_free(settings.port):
             raise ConfigError(f"Port {settings.port} is already in use: stop the other app or pass --port 3001.")
+        _refuse_plain_http(settings.issuer)
         tenant = DevTenantKeeper(settings) if settings.embedded else None
         tenant_banner = tenant.start() if tenant is not None else ""
         _print_banner(settings, description, where_to_click, tenant_banner)
         app = create_app(settings)
-        config = uvicorn.Config(app, host=BIND_HOST, port=settings.port, log_level="warning")
-        uvicorn.Server(config).run()
+        config = uvicorn.Config(
+            app, host=BIND_HOST, port=settings.port, log_level="warning", timeout_graceful_shutdown=STOP_WITHIN
+        )
+        server = StepServer(config)
+        # A Ctrl-C from here until uvicorn has put its own handler in place, or after it removes it,
+        # stops the server as uvicorn's handler would, instead of interrupting it half-way.
+        signal.signal(signal.SIGINT, lambda sig, frame: setattr(server, "should_exit", True))
+        server.run()
     except ConfigError as error:
-        print(f"error: {error}", file=sys.stderr)
-        raise SystemExit(2) from None
-    except KeyboardInterrupt:
-        # uvicorn stops gracefully on Ctrl-C, then raises the signal again for whoever called it
-        # (and a Ctrl-C before it serves lands anywhere): for a learner, a traceback after a stop.
+        # argparse's form for every command of this project: `PROG: error: what to change`.
+        parser.exit(2, f"{parser.prog}: error: {error}\n")
+    except KeyboardInterrupt:  # Ctrl-C while the step starts (_interrupt_once): a stop, not a traceback
         pass
     finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # stopping already
         if tenant is not None:
             tenant.stop()
     print(f"{description} stopped.", flush=True)
+
+
+def _interrupt_once(sig: int, frame: FrameType | None) -> None:
+    """Ctrl-C while the step starts: stop; from then on, a Ctrl-C would only interrupt the stop itself
+    with a traceback."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    raise KeyboardInterrupt
 
 
 def _print_banner(settings: Settings, description: str, where_to_click: str, tenant_banner: str) -> None:

@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     # Check the port before building anything, so a busy port is one clear line, not a traceback.
     problem = port_problem(args.host, args.port)
     if problem:
-        print(f"dev tenant: cannot listen on {args.host}:{args.port}: {problem}", file=sys.stderr)
+        print(f"{parser.prog}: error: cannot listen on {args.host}:{args.port}: {problem}", file=sys.stderr)
         return 1
 
     tenant = Tenant(f"http://localhost:{args.port}/", args.state_dir or default_state_dir())

@@ -146,7 +146,6 @@ class Authorize:
                 expires=self.tenant.now() + CODE_TTL,
             ),
         )
-        self.tenant.backchannel.remember(session, tx.client_id, tx.redirect_uri)  # this app now holds the sid
         return redirect_to_client(tx.redirect_uri, {"code": code, "state": tx.state})
 
     def log_in(self, tx_id: str, user: User) -> RedirectResponse:
@@ -161,3 +160,11 @@ class Authorize:
         response = self.issue_code(tx, session)
         response.set_cookie(SESSION_COOKIE, session.sid, max_age=SSO_TTL, httponly=True, samesite="lax", path="/")
         return response
+
+    async def end_replaced(self, sid: str) -> None:
+        """A login in this browser has just started a new SSO session: end the one its cookie named, and tell
+        that session's apps. One browser, one tenant session: the new cookie overwrites the old one, and
+        an SSO session no cookie names any more is one that nothing in this browser could log out of."""
+        ended = self.tenant.sessions.pop(sid) if sid else None
+        if ended is not None:
+            await self.tenant.backchannel.session_ended(ended)

@@ -1,10 +1,15 @@
 """OpenID Connect Back-Channel Logout 1.0, the provider's side: remember which apps hold each SSO session
 (`sid`), and when that session ends, POST each of them a signed logout token.
 
-Who holds a sid: every (client, app origin) that was sent an authorization code for it, by a login or a
-silent `/authorize`. One dev client serves every step, each on its own localhost port, so the client alone
-says too little: the origin comes from the redirect_uri the code went to (http://localhost:3001/callback
-→ http://localhost:3001), and the dev client's back-channel URL is that origin's /backchannel-logout.
+Who holds a sid: every (client, app origin) that redeemed an authorization code for it at /oauth/token
+with its client authentication, after a login or a silent `/authorize`. A code merely issued proves
+nothing: any page can make a browser ask /authorize for a code sent to a port of its choosing, and were
+that enough, a page could fill the list and push the real apps out of it. One dev client serves every
+step, each on its own localhost port, so the client alone says too little: the origin comes from the
+redirect_uri the code went to (http://localhost:3001/callback → http://localhost:3001), and the dev
+client's back-channel URL is that origin's /backchannel-logout. The list is bounded (MAX_HOLDERS); when
+it is full, the next app's code is refused rather than the app forgotten, so every app that got tokens
+for a session is told when it ends.
 
 Password-grant logins (step 02) are not remembered: they start no SSO session (their sid is fresh and
 names nothing a logout could end), and they have no redirect origin to send a token to.
@@ -112,20 +117,23 @@ class BackchannelLogout:
         self._running: set[asyncio.Task[Any]] = set()
         self.loop: asyncio.AbstractEventLoop | None = None  # the serving loop, for expiries seen off it
 
-    def remember(self, session: SsoSession, client_id: str, redirect_uri: str) -> None:
-        """An authorization code for `session` went to `redirect_uri`: that app now holds the sid."""
+    def remember(self, session: SsoSession, client_id: str, redirect_uri: str) -> bool:
+        """The app behind `redirect_uri` redeemed a code for `session`: it now holds the sid. False when
+        the list is full and the app is not on it (its code must be refused: it would never be told)."""
         client = self.tenant.clients.get(client_id)
         origin = origin_of(redirect_uri)
         if client is None or client.backchannel_logout_uri is None or origin is None:
-            return
+            return True  # nothing to tell it, so nothing to remember
         with self._lock:
             record = self._holders.get(session.sid)
             if record is None:
                 # Kept past the session's end, so that its expiry, noticed later, still finds whom to tell.
                 record = Holders(expires=session.expires + HOLDERS_GRACE)
                 self._holders.put(session.sid, record)
-            if len(record.apps) < MAX_HOLDERS:
-                record.apps.add((client_id, origin))
+            if (client_id, origin) not in record.apps and len(record.apps) >= MAX_HOLDERS:
+                return False
+            record.apps.add((client_id, origin))
+            return True
 
     def holders(self, sid: str) -> list[tuple[str, str]]:
         """The (client_id, origin) pairs holding `sid`, sorted."""

@@ -14,7 +14,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from . import pages
-from .authorize import BROWSER_COOKIE, redirect_to_client
+from .authorize import BROWSER_COOKIE, SESSION_COOKIE, redirect_to_client
 from .defaults import DATABASE_CONNECTION, DEMO_EMAIL, DEMO_PASSWORD, GOOGLE_CONNECTION
 from .errors import BUSY, WRONG_PASSWORD, blocked_description
 from .models import Transaction, User
@@ -45,12 +45,14 @@ def rule_lines(rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
 @dataclass(slots=True)
 class PageRequest:
     """A hosted page's request: its transaction id, the transaction if it is valid, and a POST's form.
-    `redirect_uri`: the login's callback even when the post is refused, for the expired page's way back."""
+    `redirect_uri`: the login's callback even when the post is refused, for the expired page's way back.
+    `replaces`: the SSO session the browser's cookie names, which a login finished here replaces."""
 
     tx_id: str
     tx: Transaction | None
     form: FormData | None
     redirect_uri: str = ""
+    replaces: str = ""
 
 
 class HostedPages:
@@ -90,7 +92,7 @@ class HostedPages:
             browser_ok = hmac.compare_digest(request.cookies.get(BROWSER_COOKIE) or "", tx.browser)
             if not (csrf_ok and browser_ok):
                 return PageRequest(tx_id, None, form, tx.redirect_uri)
-        return PageRequest(tx_id, tx, form)
+        return PageRequest(tx_id, tx, form, replaces=request.cookies.get(SESSION_COOKIE) or "")
 
     def _way_back(self, form: FormData | None) -> str:
         """The callback a form posted after its login ended names, if that client registered it: the
@@ -120,12 +122,14 @@ class HostedPages:
             "rules": [],
         }
 
-    def _log_in(self, page: PageRequest, user: User) -> Response:
+    async def _log_in(self, page: PageRequest, user: User) -> Response:
         assert page.tx is not None
         try:
-            return self.tenant.authorize.log_in(page.tx_id, user)
+            response = self.tenant.authorize.log_in(page.tx_id, user)
         except LookupError:
             return pages.expired_page(page.tx.redirect_uri)
+        await self.tenant.authorize.end_replaced(page.replaces)
+        return response
 
     async def login(self, request: Request) -> Response:
         """The hosted login form (Lock / Universal Login stand-in): email and password."""
@@ -152,7 +156,7 @@ class HostedPages:
         if outcome != "ok" or user is None:
             context["error"] = WRONG_PASSWORD
             return pages.render("login.html", 403, **context)
-        return self._log_in(page, user)
+        return await self._log_in(page, user)
 
     async def signup(self, request: Request) -> Response:
         """The hosted sign-up form; a new user is logged in at once, as on Auth0."""
@@ -181,7 +185,7 @@ class HostedPages:
             context["error"] = "The user already exists."
             context["invalid"] = ("email",)
             return pages.render("signup.html", 400, **context)
-        return self._log_in(page, user)
+        return await self._log_in(page, user)
 
     async def google(self, request: Request) -> Response:
         """A simulated Google account chooser: no Google account is contacted (workshops run offline)."""
@@ -206,7 +210,7 @@ class HostedPages:
         user = await run_in_threadpool(
             self.tenant.users.upsert_social, GOOGLE_CONNECTION, f"{GOOGLE_CONNECTION}|{digits}", email, name
         )
-        return self._log_in(page, user)
+        return await self._log_in(page, user)
 
     async def cancel(self, request: Request) -> Response:
         """Back to the app with error=access_denied, as when a user closes Auth0's login page."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from joserfc import jwk, jwt
@@ -12,6 +13,7 @@ from starlette.routing import Route
 from . import pages
 from .authorize import SESSION_COOKIE, redirect_to_client
 from .errors import OAuthError
+from .logout_confirmation import CARRIED, CONFIRM_PATH, LogoutConfirmation, declined, expired
 from .params import read_params
 
 if TYPE_CHECKING:
@@ -31,19 +33,29 @@ def not_allowed(parameter: str, url: str) -> Response:
 
 
 class Logout:
-    """Both logouts end the tenant's SSO session first, whatever happens next, as Auth0 does."""
+    """Both logouts end the tenant's SSO session first, whatever happens next, as Auth0 does — once the
+    request has shown it means this browser's session, or the user has confirmed (logout_confirmation.py)."""
 
     def __init__(self, tenant: Tenant) -> None:
         self.tenant = tenant
+        self.confirmation = LogoutConfirmation(tenant)
 
     def routes(self) -> list[Route]:
         return [
             Route("/v2/logout", self.logout_v2),
             Route("/oidc/logout", self.logout_oidc, methods=["GET", "POST"]),
+            Route(CONFIRM_PATH, self.confirm, methods=["POST"]),
         ]
 
-    async def _end_session(self, request: Request, target: Response) -> Response:
+    async def _end_session(
+        self, request: Request, target: Response, params: Mapping[str, Any], *, confirmed: bool = False
+    ) -> Response:
         sid = request.cookies.get(SESSION_COOKIE)
+        live = self.tenant.sessions.get(sid) if sid else None
+        if live is not None and not confirmed:
+            instead = self.confirmation.ask(request, params, live, target)
+            if instead is not None:
+                return instead
         ended = self.tenant.sessions.pop(sid) if sid else None
         if ended is not None:  # the apps holding it hear about it before the browser goes back to one of them
             await self.tenant.backchannel.session_ended(ended)
@@ -51,14 +63,18 @@ class Logout:
         return target
 
     async def logout_v2(self, request: Request) -> Response:
-        params = request.query_params
+        return await self._v2(request, request.query_params)
+
+    async def _v2(self, request: Request, params: Mapping[str, Any], *, confirmed: bool = False) -> Response:
         return_to = params.get("returnTo")
         if not return_to:
-            return await self._end_session(request, pages.logged_out_page())
+            return await self._end_session(request, pages.logged_out_page(), params, confirmed=confirmed)
         client = self.tenant.clients.get(params.get("client_id", ""))
         if client is None or not client.allows_logout(return_to):
-            return await self._end_session(request, not_allowed('"returnTo" querystring parameter', return_to))
-        return await self._end_session(request, RedirectResponse(return_to, status_code=302))
+            refusal = not_allowed('"returnTo" querystring parameter', return_to)
+            return await self._end_session(request, refusal, params, confirmed=confirmed)
+        back = RedirectResponse(return_to, status_code=302)
+        return await self._end_session(request, back, params, confirmed=confirmed)
 
     async def logout_oidc(self, request: Request) -> Response:
         params: dict[str, Any] = dict(request.query_params)
@@ -69,17 +85,47 @@ class Logout:
                 return pages.message_page(
                     "Oops!, something went wrong", exc.description, error=exc.error, status_code=exc.status
                 )
+        return await self._oidc(request, params)
+
+    async def _oidc(self, request: Request, params: Mapping[str, Any], *, confirmed: bool = False) -> Response:
         target = params.get("post_logout_redirect_uri")
         if not target:
-            return await self._end_session(request, pages.logged_out_page())
+            return await self._end_session(request, pages.logged_out_page(), params, confirmed=confirmed)
         client_id = params.get("client_id") or self._client_from_hint(params.get("id_token_hint"))
         client = self.tenant.clients.get(client_id or "")
         if client is None or not client.allows_logout(target):
-            return await self._end_session(request, not_allowed('"post_logout_redirect_uri" parameter', target))
+            refusal = not_allowed('"post_logout_redirect_uri" parameter', target)
+            return await self._end_session(request, refusal, params, confirmed=confirmed)
         # Back to exactly the registered URL: no empty "?" when there is no state to carry.
         state = params.get("state")
         back = redirect_to_client(target, {"state": state}) if state else RedirectResponse(target, status_code=302)
-        return await self._end_session(request, back)
+        return await self._end_session(request, back, params, confirmed=confirmed)
+
+    async def confirm(self, request: Request) -> Response:
+        """The answer to the tenant's "Log out?" page: the logout it asked about, or nothing ended."""
+        try:
+            form = await read_params(request, json_ok=False)
+        except OAuthError as exc:
+            return pages.message_page(
+                "Oops!, something went wrong", exc.description, error=exc.error, status_code=exc.status
+            )
+        sid = request.cookies.get(SESSION_COOKIE)
+        session = self.tenant.sessions.get(sid) if sid else None
+        if not self.confirmation.answer_is_genuine(request, form, session):
+            return expired()
+        params = {name: str(form[name]) for name in CARRIED if form.get(name)}
+        if form.get("action") != "logout":
+            return declined(self._way_back(params))
+        if form.get("endpoint") == "/v2/logout":
+            return await self._v2(request, params, confirmed=True)
+        return await self._oidc(request, params, confirmed=True)
+
+    def _way_back(self, params: Mapping[str, Any]) -> str:
+        """The return URL the declined logout named, if its client allows it: never one a form could choose."""
+        url = str(params.get("returnTo") or params.get("post_logout_redirect_uri") or "")
+        client_id = params.get("client_id") or self._client_from_hint(params.get("id_token_hint"))
+        client = self.tenant.clients.get(str(client_id or ""))
+        return url if client is not None and client.allows_logout(url) else ""
 
     def _client_from_hint(self, hint: str | None) -> str | None:
         """The client an id_token we signed was for; expired hints count, as the spec allows."""

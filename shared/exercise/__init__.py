@@ -36,49 +36,97 @@ class Move:
 
 
 @dataclass(frozen=True)
+class EntryFile:
+    name: str  # the entry file, in the step's folder
+    moves: tuple[Move, ...]  # the moves it holds: each move is written once, in one file
+
+
+@dataclass(frozen=True)
 class Step:
     folder: str
-    files: tuple[str, ...]  # the entry files, each holding every move
-    moves: tuple[Move, ...]
+    entries: tuple[EntryFile, ...]
+
+    @property
+    def files(self) -> tuple[str, ...]:
+        return tuple(entry.name for entry in self.entries)
+
+    @property
+    def moves(self) -> tuple[Move, ...]:
+        return tuple(move for entry in self.entries for move in entry.moves)
+
+    def moves_in(self, file: str) -> tuple[Move, ...]:
+        return next((entry.moves for entry in self.entries if entry.name == file), ())
+
+    def file_of(self, function: str) -> str:
+        """The entry file that holds move `function` (an unknown move: ExerciseError)."""
+        self.move(function)
+        return next(entry.name for entry in self.entries if function in names(entry.moves))
 
     def move(self, function: str) -> Move:
         for move in self.moves:
             if move.function == function:
                 return move
-        names = ", ".join(move.function for move in self.moves)
-        raise ExerciseError(f"{self.folder} has no move {function!r}; its moves: {names}")
+        raise ExerciseError(f"{self.folder} has no move {function!r}; its moves: {', '.join(names(self.moves))}")
 
+
+def names(moves: tuple[Move, ...]) -> list[str]:
+    return [move.function for move in moves]
+
+
+WRAPPER_SECTION = "the-same-with-a-wrapper-library"
 
 STEPS = {
     "01-Login": Step(
         "01-Login",
-        ("app.py",),
         (
-            Move("login", "Log In", "log-in"),
-            Move("callback", "Callback", "the-callback"),
-            Move("logout", "Log Out", "log-out"),
+            EntryFile(
+                "app.py",
+                (
+                    Move("login", "Log In", "log-in"),
+                    Move("callback", "Callback", "the-callback"),
+                    Move("logout", "Log Out", "log-out"),
+                ),
+            ),
         ),
     ),
     # start_session is a move of its own: both forms end there, and it is where the password
     # grant's id_token is verified and a fresh session begins.
     "02-Custom-Login": Step(
         "02-Custom-Login",
-        ("app.py",),
         (
-            Move("login", "Log In with a password", "log-in"),
-            Move("signup", "Sign Up", "sign-up"),
-            Move("start_session", "Start Session", "start-session"),
-            Move("login_with_google", "Log In with Google", "log-in-with-google"),
+            EntryFile(
+                "app.py",
+                (
+                    Move("login", "Log In with a password", "log-in"),
+                    Move("signup", "Sign Up", "sign-up"),
+                    Move("start_session", "Start Session", "start-session"),
+                    Move("login_with_google", "Log In with Google", "log-in-with-google"),
+                ),
+            ),
         ),
     ),
+    # The lesson's four moves are cookie_app.py's; wrapper_app.py's are the three calls the Lockr
+    # variant changes, which cookie_app.py's moves make through the id_token's holder.
     "03-Session-Handling": Step(
         "03-Session-Handling",
-        ("cookie_app.py", "wrapper_app.py"),
         (
-            Move("callback", "Create Session", "create-session"),
-            Move("check_session", "Check Session", "check-session"),
-            Move("logout", "Logout", "logout"),
-            Move("backchannel_logout", "Back-channel logout", "back-channel-logout"),
+            EntryFile(
+                "cookie_app.py",
+                (
+                    Move("callback", "Create Session", "create-session"),
+                    Move("check_session", "Check Session", "check-session"),
+                    Move("logout", "Logout", "logout"),
+                    Move("backchannel_logout", "Back-channel logout", "back-channel-logout"),
+                ),
+            ),
+            EntryFile(
+                "wrapper_app.py",
+                (
+                    Move("store_id_token", "Store the id_token (Lockr.set)", WRAPPER_SECTION),
+                    Move("read_id_token", "Read the id_token (Lockr.get)", WRAPPER_SECTION),
+                    Move("erase_id_token", "Erase the id_token (Lockr.rm)", WRAPPER_SECTION),
+                ),
+            ),
         ),
     ),
 }
@@ -163,8 +211,8 @@ def function_source(source: str, name: str) -> str:
 
 def blank_body(move: Move, folder: str, indent: str) -> list[str]:
     return [
-        f"{indent}# TODO: {move.title}. Write this function's body, then check it with",
-        f"{indent}# `uv run python -m shared.exercise check {folder}`.",
+        f"{indent}# TODO: {move.title}. Write this function's body, then grade it with",
+        f"{indent}# `uv run python -m shared.exercise grade {folder}`.",
         f"{indent}# How: {folder}/README.md#{move.anchor}",
         f'{indent}raise NotWrittenYet("{move.title}")',
     ]
@@ -223,8 +271,8 @@ def add_exercise_lines(source: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def blank_file(source: str, step: Step, moves: tuple[Move, ...] | None = None) -> str:
-    for move in moves or step.moves:
+def blank_file(source: str, step: Step, file: str) -> str:
+    for move in step.moves_in(file):
         source = blank_function(source, move, step.folder)
     return add_exercise_lines(source)
 
@@ -267,17 +315,21 @@ def start(step: Step, into: Path | None = None, *, replace: bool = False) -> Pat
     shutil.copytree(ROOT / step.folder, copy, ignore=shutil.ignore_patterns("__pycache__"))
     for file in step.files:
         path = copy / file
-        path.write_text(blank_file(path.read_text(encoding="utf-8"), step), encoding="utf-8")
+        path.write_text(blank_file(path.read_text(encoding="utf-8"), step, file), encoding="utf-8")
     return copy
 
 
 def reset(step: Step, into: Path | None = None, move: str | None = None, *, solved: bool = False) -> Path:
     """Blank one move again (or every move: a fresh copy); `solved` puts the finished code back."""
     copy = existing_copy(step, into)
-    moves = (step.move(move),) if move else step.moves
+    if move:
+        step.move(move)
     if not move and not solved:
         return start(step, into, replace=True)
     for file in step.files:
+        moves = tuple(each for each in step.moves_in(file) if not move or each.function == move)
+        if not moves:
+            continue
         path = copy / file
         source = path.read_text(encoding="utf-8")
         finished = solution_file(step, file).read_text(encoding="utf-8")
@@ -295,16 +347,18 @@ def reset(step: Step, into: Path | None = None, move: str | None = None, *, solv
 
 
 def solution(step: Step, move: str, file: str | None = None) -> str:
-    chosen = file or step.files[0]
+    chosen = file or step.file_of(move)
     if chosen not in step.files:
         raise ExerciseError(f"{step.folder} has no entry file {chosen!r}; its files: {', '.join(step.files)}")
-    step.move(move)
+    if move not in names(step.moves_in(chosen)):
+        raise ExerciseError(f"{move} is a move of {step.file_of(move)}, not of {chosen}")
     return function_source(solution_file(step, chosen).read_text(encoding="utf-8"), move)
 
 
 __all__ = [
     "EXERCISES",
     "STEPS",
+    "EntryFile",
     "ExerciseError",
     "Move",
     "NotWrittenYet",

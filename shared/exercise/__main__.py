@@ -1,6 +1,7 @@
-"""`uv run python -m shared.exercise start|reset|solution|check STEP`: a participant's exercise copy.
+"""`uv run python -m shared.exercise start|reset|solution|grade STEP`: a participant's exercise copy;
+`... board`: the room's board, where the participants' `grade` reports.
 
-Exit codes: 0 done; 1 `check` found moves not done yet; 2 bad input (an unknown step or move, a
+Exit codes: 0 done; 1 `grade` found moves not done yet; 2 bad input (an unknown step or move, a
 copy that does not exist), with one line saying what is wrong.
 """
 
@@ -25,6 +26,9 @@ from shared.exercise import (
     start,
     step_named,
 )
+from shared.exercise.board import STATE_DIR
+from shared.exercise.board_app import DEFAULT_PORT, run_board
+from shared.exercise.board_report import ENV_BOARD, ENV_NAME, ENV_ROOM, Destination, destination, send
 
 PROG = "python -m shared.exercise"
 
@@ -33,13 +37,13 @@ def parser() -> argparse.ArgumentParser:
     steps = ", ".join(STEPS)
     main = argparse.ArgumentParser(
         prog=PROG,
-        description="Your own copy of a step with the moves of its lesson left blank, and a check "
-        "that grades it. The finished step stays as it is: it is the solution.",
+        description="Your own copy of a step with the moves of its lesson left blank, and a grader "
+        "that says which moves are done. The finished step stays as it is: it is the solution.",
     )
     commands = main.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def command(name: str, text: str) -> argparse.ArgumentParser:
-        sub = commands.add_parser(name, help=text, description=text)
+    def command(name: str, text: str, aliases: list[str] | None = None) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=text, description=text, aliases=aliases or [])
         sub.add_argument("step", metavar="STEP", help=f"one of {steps}")
         sub.add_argument(
             "--into",
@@ -57,22 +61,49 @@ def parser() -> argparse.ArgumentParser:
     sub = command("solution", "Print the finished code of one move.")
     sub.add_argument("move", metavar="MOVE", help="the move's function, e.g. check_session")
     sub.add_argument("--file", help="the entry file, for a step with two (03: wrapper_app.py)")
-    sub = command("check", "Grade the copy: one line per move, ✓ done or ✗ and what to fix.")
+    # `check` was this command's name; "check" now means Check Session only (one word, one thing).
+    sub = command("grade", "Grade the copy: one line per move, ✓ done or ✗ and what to fix.", aliases=["check"])
     sub.add_argument("--json", action="store_true", help="the same as JSON, for a script")
     sub.add_argument("--file", help="grade only this entry file (03: cookie_app.py or wrapper_app.py)")
+    sub.add_argument(
+        "--board", metavar="URL", help=f"also report the result to the room's board (default: ${ENV_BOARD})"
+    )
+    sub.add_argument("--room", metavar="CODE", help=f"the room code the board shows (default: ${ENV_ROOM})")
+    sub.add_argument("--name", help=f"your name on the board (default: ${ENV_NAME}, else login@laptop)")
+    text = "The room's board, on the teacher's laptop: each participant's moves, ✓ / ✗ / not tried, live."
+    board = commands.add_parser("board", help=text, description=text)
+    board.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="where to listen: 127.0.0.1, this laptop only (default); 0.0.0.0, every network; or one address",
+    )
+    board.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"default: {DEFAULT_PORT}")
+    board.add_argument(
+        "--state",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help=f"the board's folder, kept across restarts (default: {shown_path(STATE_DIR)})",
+    )
+    board.add_argument("--clear", action="store_true", help="forget every row and pick a new room code first")
+    board.add_argument(
+        "--step", action="append", default=[], choices=list(STEPS), help="show this step before any report comes"
+    )
     return main
 
 
 def run(argv: list[str] | None = None, out: TextIO | None = None) -> int:
     out = out or sys.stdout
     args = parser().parse_args(argv)
+    if args.command == "board":
+        return run_board(args.host, args.port, args.state, clear=args.clear, steps=args.step)
     try:
         step = step_named(args.step)
         if args.command == "start":
             copy = start(step, args.into)
             for file in step.files:
                 print(f"Your copy: uv run {shown_path(copy / file)}", file=out)
-            print(f"When a move is written: uv run {PROG} check {step.folder}", file=out)
+            print(f"When a move is written: uv run {PROG} grade {step.folder}", file=out)
         elif args.command == "reset":
             copy = reset(step, args.into, args.move, solved=args.solved)
             what = f"{args.move} in " if args.move else ""
@@ -81,15 +112,20 @@ def run(argv: list[str] | None = None, out: TextIO | None = None) -> int:
         elif args.command == "solution":
             print(solution(step, args.move, args.file), file=out)
         else:
-            return check(step, args.into, args.file, as_json=args.json, out=out)
+            if args.command == "check":
+                print(f"`check` is now called `grade`: uv run {PROG} grade {step.folder}", file=sys.stderr)
+            where = destination(args.board, args.room, args.name)
+            return grade_copy(step, args.into, args.file, as_json=args.json, out=out, board=where)
     except ExerciseError as error:
-        print(f"{PROG} {args.command}: {error}", file=sys.stderr)
+        print(f"{PROG} {args.command}: error: {error}", file=sys.stderr)
         return 2
     return 0
 
 
-def check(step: Step, into: Path | None, file: str | None, *, as_json: bool, out: TextIO) -> int:
-    from shared.exercise.grading import grade  # uvicorn and the dev tenant: only for check
+def grade_copy(
+    step: Step, into: Path | None, file: str | None, *, as_json: bool, out: TextIO, board: Destination | None = None
+) -> int:
+    from shared.exercise.grading import grade  # uvicorn and the dev tenant: only for grade
 
     copy = existing_copy(step, into)
     if file is not None and file not in step.files:
@@ -97,15 +133,15 @@ def check(step: Step, into: Path | None, file: str | None, *, as_json: bool, out
     began = time.monotonic()
     outcomes = grade(step, copy, (file,) if file else step.files)
     done = sum(outcome.done for outcome in outcomes)
+    summary = {
+        "step": step.folder,
+        "copy": str(copy),
+        "done": done,
+        "moves": len(outcomes),
+        "seconds": round(time.monotonic() - began, 1),
+        "outcomes": [outcome.as_dict() for outcome in outcomes],
+    }
     if as_json:
-        summary = {
-            "step": step.folder,
-            "copy": str(copy),
-            "done": done,
-            "moves": len(outcomes),
-            "seconds": round(time.monotonic() - began, 1),
-            "outcomes": [outcome.as_dict() for outcome in outcomes],
-        }
         print(json.dumps(summary, ensure_ascii=False, indent=2), file=out)
     else:
         several = len(step.files) > 1
@@ -114,6 +150,9 @@ def check(step: Step, into: Path | None, file: str | None, *, as_json: bool, out
             line = f"{'✓' if outcome.done else '✗'} {where}{outcome.title} ({outcome.move})"
             print(line + ("" if outcome.done else f": {outcome.message}"), file=out)
         print(f"{done} of {len(outcomes)} moves done", file=out)
+    if board is not None:
+        # On stderr: stdout stays the grade alone, the same with a board or without (--json parses).
+        print(send(summary, board, copy.parent), file=sys.stderr)
     return 0 if done == len(outcomes) else 1
 
 

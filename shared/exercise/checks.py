@@ -106,7 +106,7 @@ def check_callback(run: Run, *, record: bool = False) -> None:
     answer, _ = run.hosted_login(run.browser())
     expect(
         400 <= answer.status_code < 500 and not logged_in_text(answer.text),
-        "an id_token with a bad signature is stored: verify it (provider.verify_id_token) before storing it",
+        "an id_token with a bad signature is stored: verify it (tenant.verify_id_token) before storing it",
     )
     run.faults.update(signing="rs256", id_token_claims={"nonce": "another-login"})
     answer, _ = run.hosted_login(run.browser())
@@ -143,7 +143,7 @@ def check_logout(run: Run, *, copy_stops: bool = False, tenant_logout: bool = Fa
         where = answer.headers.get("location", "")
         expect(
             where.startswith(run.grader.issuer),
-            "Log Out should end the tenant's session too: redirect to provider.logout_url(...), "
+            "Log Out should end the tenant's session too: redirect to tenant.logout_url(...), "
             "or the next Log In signs you straight back in",
         )
 
@@ -224,7 +224,7 @@ def check_start_session(run: Run) -> None:
     refused = run.post(other, "/login", fields)
     expect(
         400 <= refused.status_code < 500 and run.id_token(other) is None,
-        "an id_token with a bad signature is stored: verify it (provider.verify_id_token) before storing it",
+        "an id_token with a bad signature is stored: verify it (tenant.verify_id_token) before storing it",
     )
     run.faults.reset()
 
@@ -247,14 +247,14 @@ def check_check_session(run: Run) -> None:
     expect(
         not run.logged_in_with(forged),
         "a token with a forged signature logs in: verify the id_token "
-        "(provider.verify_id_token) before looking at its record",
+        "(tenant.verify_id_token) before looking at its record",
     )
     now = int(time.time())
     expired = sign({**claims, "iat": now - 7200, "exp": now - 3600}, key)
     run.plant_record(expired)
     expect(
         not run.logged_in_with(expired),
-        "an expired id_token still logs in: verify it (provider.verify_id_token checks exp)",
+        "an expired id_token still logs in: verify it (tenant.verify_id_token checks exp)",
     )
     asyncio.run(run.records.end(run.module.session_key(id_token)))
     expect(
@@ -296,7 +296,7 @@ def check_backchannel(run: Run) -> None:
     expect(
         answer.status_code == 400 and run.logged_in_with(id_token),
         "a logout token with a forged signature was accepted: verify it "
-        "(provider.verify_logout_token) and answer 400 (refused)",
+        "(tenant.verify_logout_token) and answer 400 (refused)",
     )
     sent = asyncio.run(run.tenant.end_sso_session(str(sid)))
     expect(sent, "the tenant sent no logout token: the grader cannot run this check")
@@ -318,6 +318,62 @@ def check_backchannel(run: Run) -> None:
     )
 
 
+# ---- step 03's wrapper variant: the three Lockr calls -------------------------------------------
+
+
+def check_store(run: Run) -> None:
+    browser = run.browser()
+    answer, _ = run.hosted_login(browser)
+    token = run.session(browser).get("id_token")
+    expect(
+        isinstance(token, str) and token.count(".") == 2,
+        "after Log In, the signed session holds no id_token: Lockr.set is request.session['id_token'] = id_token",
+    )
+    assert isinstance(token, str)
+    expect(
+        payload(token).get("iss") == run.grader.issuer,
+        "request.session['id_token'] holds something else than the id_token the tenant sent",
+    )
+    expect(
+        logged_in_text(answer.text) and run.shows_logged_in(browser),
+        "after Log In and a reload you are not logged in: keep the id_token under 'id_token', "
+        "where read_id_token looks for it",
+    )
+
+
+def check_read(run: Run) -> None:
+    stranger = run.browser().get(f"{run.url}/")
+    expect(
+        stranger.status_code == 200 and not logged_in_text(stranger.text),
+        "a visitor with no session gets an error page: read_id_token should return None then "
+        f"(request.session.get('id_token'); it answered {stranger.status_code})",
+    )
+    browser = run.browser()
+    run.hosted_login(browser)
+    expect(run.session(browser).get("id_token"), "logging in failed before this move ran")
+    expect(
+        run.shows_logged_in(browser),
+        "after Log In the next page shows you logged out: Lockr.get is request.session.get('id_token')",
+    )
+
+
+def check_erase(run: Run) -> None:
+    browser = run.browser()
+    id_token = run.log_in(browser)
+    browser.get(f"{run.url}/login")  # a new login in progress, kept in the same signed session
+    asyncio.run(run.records.end(run.module.cookie_app.session_key(id_token)))  # ended elsewhere
+    expect(not run.shows_logged_in(browser), "a session whose record has ended still logs in")
+    kept = run.session(browser)
+    expect(
+        "id_token" not in kept,
+        "a session Check Session refused still holds its id_token: Lockr.rm is request.session.pop('id_token', None)",
+    )
+    expect(
+        "login" in kept,
+        "erasing the id_token dropped the rest of the session (the login in progress): pop only 'id_token'",
+    )
+
+
 CHECKS: dict[str, dict[str, Check]] = {
     "01-Login": {
         "login": check_login_redirect,
@@ -335,5 +391,8 @@ CHECKS: dict[str, dict[str, Check]] = {
         "check_session": check_check_session,
         "logout": lambda run: check_logout(run, copy_stops=True, tenant_logout=True),
         "backchannel_logout": check_backchannel,
+        "store_id_token": check_store,
+        "read_id_token": check_read,
+        "erase_id_token": check_erase,
     },
 }

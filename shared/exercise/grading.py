@@ -155,21 +155,23 @@ def running_tenant() -> Iterator[Grader]:
             yield Grader(tenant, issuer, Path(folder), errors)
 
 
-def graded_source(copy_source: str, finished_source: str, step: Step, move: Move) -> str:
-    """The copy's file with every move but `move` put back as finished."""
+def graded_source(copy_source: str, finished_source: str, moves: tuple[Move, ...], move: Move) -> str:
+    """The copy's file with every move of the file (`moves`) but `move` put back as finished."""
     source = copy_source
-    for other in step.moves:
+    for other in moves:
         if other.function != move.function:
             source = replace_function(source, other.function, function_source(finished_source, other.function))
     return source
 
 
-def load_source(path: Path, source: str) -> ModuleType:
-    """Run `source` as the entry file at `path`: its sibling modules are the copy's own."""
+def load_source(path: Path, source: str, modules: dict[str, ModuleType] | None = None) -> ModuleType:
+    """Run `source` as the entry file at `path`: its sibling modules are the copy's own, but for
+    `modules` (by name): step 03's wrapper_app.py is graded on the finished cookie_app.py."""
     name = f"exercise_{secrets.token_hex(6)}"
     folder = str(path.parent)
     siblings = {file.stem for file in path.parent.glob("*.py")}
     saved = {sibling: sys.modules.pop(sibling) for sibling in siblings if sibling in sys.modules}
+    sys.modules.update(modules or {})
     sys.path.insert(0, folder)
     try:
         spec = importlib.util.spec_from_loader(name, loader=None, origin=str(path))
@@ -181,7 +183,7 @@ def load_source(path: Path, source: str) -> ModuleType:
         exec(compile(source, str(path), "exec"), module.__dict__)  # noqa: S102
     finally:
         sys.path.remove(folder)
-        for sibling in siblings:
+        for sibling in siblings | set(modules or {}):
             sys.modules.pop(sibling, None)
         sys.modules.update(saved)
     return module
@@ -266,7 +268,8 @@ class Run:
 
     @property
     def records(self) -> Any:
-        return self.app.state.session_handling.records
+        step: Any = context(self.app)  # step 03's context: shared/ cannot import its class
+        return step.records
 
     def record_of(self, id_token: str) -> Any:
         return asyncio.run(self.records.get(self.module.session_key(id_token)))
@@ -335,9 +338,22 @@ class Run:
         return f" (the app raised {type(error).__name__}: {error}{where})"
 
 
+def finished_entry_files(step: Step, file: str) -> dict[str, ModuleType]:
+    """The step's other entry files, finished: a move of one file is graded on its own, even when
+    that file imports another (step 03's wrapper_app.py builds cookie_app.py's app)."""
+    from shared.exercise import solution_file
+
+    modules = {}
+    for other in step.files:
+        if other != file:
+            path = solution_file(step, other)
+            modules[path.stem] = load_source(path, path.read_text(encoding="utf-8"))
+    return modules
+
+
 @contextlib.contextmanager
-def graded_app(grader: Grader, path: Path, source: str) -> Iterator[Run]:
-    module = load_source(path, source)
+def graded_app(grader: Grader, path: Path, source: str, modules: dict[str, ModuleType]) -> Iterator[Run]:
+    module = load_source(path, source, modules)
     port = free_port()
     settings = Settings(
         issuer=grader.issuer,
@@ -469,8 +485,8 @@ def grade_move(grader: Grader, step: Step, copy: Path, file: str, move: Move, ch
     finished = solution_file(step, file).read_text(encoding="utf-8")
     loaded = False
     try:
-        source = graded_source(copy_source, finished, step, move)
-        with graded_app(grader, path, source) as run:
+        source = graded_source(copy_source, finished, step.moves_in(file), move)
+        with graded_app(grader, path, source, finished_entry_files(step, file)) as run:
             loaded = True
             try:
                 check(run)
@@ -500,7 +516,7 @@ def grade(step: Step, copy: Path, files: tuple[str, ...] | None = None) -> list[
     outcomes = []
     with running_tenant() as grader:
         for file in files or step.files:
-            for move in step.moves:
+            for move in step.moves_in(file):
                 check = CHECKS[step.folder][move.function]
                 outcomes.append(grade_move(grader, step, copy, file, move, check))
     return outcomes

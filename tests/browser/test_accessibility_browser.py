@@ -310,6 +310,48 @@ def test_the_google_choosers_account_button_is_named_by_the_account(page, serve_
         assert page.get_by_role("button", name=re.compile(r"^DG")).count() == 0  # the avatar's initials
 
 
+# The lines a piece of text takes on screen: the distinct tops of the boxes a Range around it gets.
+LINES_OF = """selector => {
+    const who = document.querySelector(selector);
+    const lines = node => {
+        const range = document.createRange();
+        range.selectNodeContents(node);
+        return new Set([...range.getClientRects()].map(box => Math.round(box.top))).size;
+    };
+    return [lines(who.firstChild), lines(who.querySelector('.email'))];
+}"""
+
+
+@pytest.mark.parametrize("width", [375, 1280])  # a phone's width, a laptop's
+def test_the_google_choosers_account_button_shows_the_name_over_the_email_each_on_one_line(browser, serve_step, width):
+    context = browser.new_context(viewport={"width": width, "height": 800})
+    page = context.new_page()
+    try:
+        with serve_step("01-Login/app.py") as app:
+            google_chooser(page, app)
+            assert page.evaluate(LINES_OF, "button.account .who") == [1, 1]  # name, then email
+            avatar = page.locator("button.account .avatar").bounding_box()
+            assert avatar is not None and avatar["width"] == avatar["height"], avatar  # round, not squeezed
+            name = page.get_by_role("button", name="Demo Google User · demo.google@example.com")
+            assert name.count() == 1  # the separator is still read out
+    finally:
+        context.close()
+
+
+def test_at_the_narrowest_width_the_google_choosers_email_wraps_inside_its_button(browser, serve_step):
+    context = browser.new_context(viewport={"width": 320, "height": 800})  # WCAG 1.4.10's reflow width
+    page = context.new_page()
+    try:
+        with serve_step("01-Login/app.py") as app:
+            google_chooser(page, app)
+            button = page.locator("button.account").bounding_box()
+            email = page.locator("button.account .email").bounding_box()
+            assert button is not None and email is not None
+            assert button["x"] < email["x"] and email["x"] + email["width"] < button["x"] + button["width"]
+    finally:
+        context.close()
+
+
 def test_an_expired_login_links_back_to_the_app_that_started_it(page, serve_step):
     """A login page posted after its transaction was used (a second tab, a double submit)."""
     with serve_step("01-Login/app.py") as app:

@@ -122,7 +122,8 @@ def test_discovery_advertises_backchannel_logout_with_sid(client):
 def test_logout_posts_a_valid_logout_token_to_the_app_holding_the_sid(client, tenant, secret, receiver, logout):
     id_token = log_in_at(client, receiver.callback, secret)
     before = int(time.time())
-    response = client.get(logout, params={})
+    # Naming the session (logout_hint), as step 03 does: /oidc/logout would ask the user otherwise.
+    response = client.get(logout, params={"logout_hint": id_token["sid"]})
     assert response.status_code == 200 and "You are logged out" in response.text
 
     assert len(receiver.received) == 1

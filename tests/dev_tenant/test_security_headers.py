@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from shared.dev_tenant.security_headers import PAGE_CSP
+
 from .conftest import authorize_params, exchange, login
 
 ANSWERS = {
@@ -65,3 +67,25 @@ def test_the_avatar_keeps_its_own_cache_policy(client):
     response = client.get("/avatars/abc.svg")
     assert response.headers["cache-control"] == "public, max-age=3600"
     assert response.headers["content-security-policy"] == "default-src 'none'"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [("GET", "/no/such/page", 404), ("GET", "/oauth/token", 405), ("POST", "/", 405), ("GET", "/avatars/x", 404)],
+)
+def test_the_html_404_and_405_pages_carry_every_page_header(client, method, path, status):
+    """A browser's 404 and 405 are pages like the others (issue #31): not framed, not cached, no scripts."""
+    response = client.request(method, path, headers={"accept": "text/html,application/xhtml+xml"})
+    assert response.status_code == status and response.headers["content-type"].startswith("text/html")
+    assert response.headers["content-security-policy"] == PAGE_CSP
+    assert response.headers["x-frame-options"] == "DENY"
+    assert response.headers["cache-control"] == "no-store"
+    assert response.headers["x-content-type-options"] == "nosniff"
+
+
+def test_the_logout_confirmation_and_its_answers_carry_every_page_header(client):
+    login(client)
+    for response in (client.get("/oidc/logout"), client.post("/u/logout", data={"action": "logout"})):
+        assert response.headers["content-security-policy"] == PAGE_CSP, response.text
+        assert response.headers["x-frame-options"] == "DENY"
+        assert response.headers["cache-control"] == "no-store"

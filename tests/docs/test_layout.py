@@ -49,13 +49,30 @@ def test_shared_never_imports_from_a_step():
         assert not back, f"{path.relative_to(ROOT)} imports {back} from a step"
 
 
-@pytest.mark.parametrize("path", ENTRY_FILES)
+LOGIN_FILES = [path for path in ENTRY_FILES if path != "03-Session-Handling/wrapper_app.py"]
+
+
+@pytest.mark.parametrize("path", LOGIN_FILES)
 def test_each_entry_file_makes_the_authlib_calls_and_the_fresh_session_itself(path):
     source = (ROOT / path).read_text(encoding="utf-8")
     for call in (".register(", ".create_authorization_url(", "request.session.clear()"):
         assert call in source, f"{path} does not show {call}"
     if path != "02-Custom-Login/app.py":
         assert ".fetch_access_token(" in source, path
+
+
+def test_the_wrapper_variant_holds_only_the_three_calls_that_change():
+    """Step 03's flow is written once, in cookie_app.py; wrapper_app.py is the seed's Lockr listing:
+    its three storage functions, and a create_app that builds cookie_app.py's app with them."""
+    path = ROOT / "03-Session-Handling" / "wrapper_app.py"
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    functions = [node.name for node in tree.body if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)]
+    assert functions == ["store_id_token", "read_id_token", "erase_id_token", "create_app"]
+    assert "cookie_app" in imported_modules(path)
+    assert len(path.read_text(encoding="utf-8").splitlines()) <= 70
+    cookie_app = (ROOT / "03-Session-Handling" / "cookie_app.py").read_text(encoding="utf-8")
+    for move in ("callback", "check_session", "logout", "backchannel_logout"):
+        assert f"def {move}(" in cookie_app and f"def {move}(" not in path.read_text(encoding="utf-8")
 
 
 def test_shared_has_no_login_moves():

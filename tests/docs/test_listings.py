@@ -63,7 +63,7 @@ def test_step_03_readme_quotes_each_move_and_each_variant_from_its_own_folder():
     # The lesson lives in the step's folder: besides the verifier in shared/, only the test that proves
     # the replay is quoted from elsewhere.
     outside = {listing.path for listing in listings if not listing.path.startswith("03-Session-Handling/")}
-    assert outside <= {"shared/provider.py", "tests/steps/test_03_sessions_that_end.py"}, outside
+    assert outside <= {"shared/tenant.py", "tests/steps/test_03_sessions_that_end.py"}, outside
 
 
 @pytest.mark.parametrize("path", sorted(str(p.relative_to(ROOT)) for p in ROOT.glob("0*-*/*.py")))

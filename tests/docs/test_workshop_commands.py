@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -65,3 +66,25 @@ def test_the_command_that_makes_an_app_secret_key_makes_one_long_enough():
     result = subprocess.run([sys.executable, "-c", command], capture_output=True, text=True, timeout=30)
     assert result.returncode == 0, result.stderr
     assert len(result.stdout.strip()) >= MIN_SECRET_KEY_LENGTH
+
+
+def test_the_workshop_page_names_the_python_an_offline_laptop_needs_and_how_to_check_it():
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    minimum = pyproject["project"]["requires-python"].removeprefix(">=")
+    text = " ".join((ROOT / "docs/workshop.md").read_text(encoding="utf-8").split())
+    assert f"Python {minimum} or newer installed beforehand" in text
+    assert f"`uv python find --system '>={minimum}'`" in text
+
+
+def test_the_python_check_of_the_workshop_page_answers_offline():
+    found = uv("python", "find", "--system", ">=3.11")
+    assert found.returncode == 0, found.stderr
+    version = subprocess.run(
+        [found.stdout.strip(), "-c", "import sys; print(sys.version_info >= (3, 11))"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert version.stdout.strip() == "True", found.stdout
+    missing = uv("python", "find", "--system", ">=3.99")
+    assert missing.returncode != 0 and "No interpreter found" in missing.stderr, missing.stderr

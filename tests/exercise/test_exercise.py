@@ -28,12 +28,12 @@ def command(*args: str) -> tuple[int, str]:
     return code, out.getvalue()
 
 
-def check(step: str, into: Path, *more: str) -> tuple[int, str]:
-    return command("check", step, "--into", str(into), *more)
+def grade(step: str, into: Path, *more: str) -> tuple[int, str]:
+    return command("grade", step, "--into", str(into), *more)
 
 
 def outcomes(step: str, into: Path, *more: str) -> dict[tuple[str, str], dict]:
-    code, text = check(step, into, "--json", *more)
+    code, text = grade(step, into, "--json", *more)
     found = json.loads(text)
     assert (code == 0) == (found["done"] == found["moves"])
     return {(item["file"], item["move"]): item for item in found["outcomes"]}
@@ -46,9 +46,9 @@ def outcomes(step: str, into: Path, *more: str) -> dict[tuple[str, str], dict]:
 def test_a_fresh_copy_fails_every_move_with_its_message_and_no_traceback(step, tmp_path):
     before = folder_contents(ROOT / step)
     assert command("start", step, "--into", str(tmp_path))[0] == 0
-    code, text = check(step, tmp_path)
+    code, text = grade(step, tmp_path)
     assert code == 1
-    moves = len(STEPS[step].moves) * len(STEPS[step].files)
+    moves = len(STEPS[step].moves)  # each move once, in the one file that holds it
     assert text.count("✗") == moves and "✓" not in text
     assert "not written yet: write the body of" in text
     assert f"0 of {moves} moves done" in text
@@ -66,11 +66,12 @@ def test_the_copy_keeps_signatures_docstrings_and_a_todo_within_100_columns(step
     for file in STEPS[step].files:
         finished = (ROOT / step / file).read_text(encoding="utf-8")
         copy = (tmp_path / step / file).read_text(encoding="utf-8")
-        for move in STEPS[step].moves:
+        for move in STEPS[step].moves_in(file):
             blank = function_source(copy, move.function)
             head = function_source(finished, move.function).split('"""', 2)
             assert blank.startswith(f'{head[0]}"""{head[1]}"""')  # signature and docstring
             assert f"# TODO: {move.title}." in blank
+            assert f"`uv run python -m shared.exercise grade {step}`" in blank
             assert f"{step}/README.md#{move.anchor}" in blank
             assert f'raise NotWrittenYet("{move.title}")' in blank
         assert max(len(line) for line in copy.splitlines()) <= 100
@@ -80,8 +81,8 @@ def test_the_copy_keeps_signatures_docstrings_and_a_todo_within_100_columns(step
 def test_the_copy_with_the_finished_bodies_back_passes_every_move(step, tmp_path):
     command("start", step, "--into", str(tmp_path))
     assert command("reset", step, "--into", str(tmp_path), "--solved")[0] == 0
-    code, text = check(step, tmp_path)
-    moves = len(STEPS[step].moves) * len(STEPS[step].files)
+    code, text = grade(step, tmp_path)
+    moves = len(STEPS[step].moves)
     assert code == 0, text
     assert text.count("✓") == moves and f"{moves} of {moves} moves done" in text
 
@@ -92,10 +93,7 @@ def test_reset_one_move_blanks_it_again_and_solution_prints_the_finished_code(tm
     command("reset", step, "--into", str(tmp_path), "--solved")
     assert command("reset", step, "--into", str(tmp_path), "--move", "check_session")[0] == 0
     found = outcomes(step, tmp_path)
-    assert [move for (_, move), item in found.items() if not item["done"]] == [
-        "check_session",
-        "check_session",
-    ]
+    assert [key for key, item in found.items() if not item["done"]] == [("cookie_app.py", "check_session")]
     code, text = command("solution", step, "check_session")
     finished = (ROOT / step / "cookie_app.py").read_text(encoding="utf-8")
     assert code == 0 and text.strip() == function_source(finished, "check_session")
@@ -107,7 +105,7 @@ def test_reset_one_move_blanks_it_again_and_solution_prints_the_finished_code(tm
         ["start", "04-Nowhere"],
         ["solution", "03-Session-Handling", "no_such_move"],
         ["reset", "01-Login", "--move", "homepage"],
-        ["check", "02-Custom-Login"],  # no copy in the empty --into folder
+        ["grade", "02-Custom-Login"],  # no copy in the empty --into folder
         ["solution", "03-Session-Handling", "logout", "--file", "app.py"],
     ],
 )
@@ -137,7 +135,21 @@ def test_starting_twice_does_not_overwrite_the_participants_work(tmp_path):
     assert answer.returncode == 2 and "already exists" in answer.stderr
 
 
-@pytest.mark.parametrize("command_name", ["start", "reset", "solution", "check"])
+def test_check_is_grades_old_name_and_says_so_in_one_line(tmp_path):
+    command("start", "01-Login", "--into", str(tmp_path))
+
+    def exercise(name: str) -> subprocess.CompletedProcess[str]:
+        arguments = [sys.executable, "-m", "shared.exercise", name, "01-Login", "--into", str(tmp_path)]
+        return subprocess.run(arguments, cwd=ROOT, capture_output=True, text=True)
+
+    old, new = exercise("check"), exercise("grade")
+    assert old.returncode == new.returncode == 1
+    assert old.stdout == new.stdout and "0 of 3 moves done" in new.stdout
+    assert old.stderr == "`check` is now called `grade`: uv run python -m shared.exercise grade 01-Login\n"
+    assert new.stderr == ""
+
+
+@pytest.mark.parametrize("command_name", ["start", "reset", "solution", "grade", "check"])
 def test_every_subcommand_has_help(command_name):
     answer = subprocess.run(
         [sys.executable, "-m", "shared.exercise", command_name, "--help"],
@@ -159,7 +171,7 @@ def mistake(copy: Path, function: str, old: str, new: str) -> None:
 
 
 NOT_VERIFIED = (
-    "claims = await ctx.provider.verify_id_token(id_token)  # signature, iss, aud, exp",
+    "claims = await ctx.tenant.verify_id_token(id_token)  # signature, iss, aud, exp",
     "import base64, json; part = id_token.split('.')[1]\n"
     "        claims = json.loads(base64.urlsafe_b64decode(part + '=' * (-len(part) % 4)))",
 )
@@ -169,7 +181,7 @@ MISTAKES = {
         "03-Session-Handling",
         "cookie_app.py",
         "logout",
-        "await session_handling(request).records.end(session_key(id_token))",
+        "await ctx.records.end(session_key(id_token))",
         "pass",
         "after Log Out, a copy of the cookie still logs in",
     ),
@@ -182,7 +194,7 @@ MISTAKES = {
     ),
     "03 callback keeps the old session": (
         "03-Session-Handling",
-        "wrapper_app.py",
+        "cookie_app.py",
         "callback",
         "request.session.clear()",
         "pass",
@@ -195,6 +207,54 @@ MISTAKES = {
         "    if not ended:\n",
         "    if False:\n",
         "the same logout token was accepted twice",
+    ),
+    "03 Lockr.set that keeps nothing": (
+        "03-Session-Handling",
+        "wrapper_app.py",
+        "store_id_token",
+        'request.session["id_token"] = id_token',
+        "pass",
+        "after Log In, the signed session holds no id_token",
+    ),
+    "03 Lockr.set under another name": (
+        "03-Session-Handling",
+        "wrapper_app.py",
+        "store_id_token",
+        'request.session["id_token"] = id_token',
+        'request.session["token"] = id_token',
+        "after Log In, the signed session holds no id_token",
+    ),
+    "03 Lockr.get that reads another name": (
+        "03-Session-Handling",
+        "wrapper_app.py",
+        "read_id_token",
+        'request.session.get("id_token")',
+        'request.session.get("token")',
+        "after Log In the next page shows you logged out",
+    ),
+    "03 Lockr.get that indexes the session": (
+        "03-Session-Handling",
+        "wrapper_app.py",
+        "read_id_token",
+        'request.session.get("id_token")',
+        'request.session["id_token"]',
+        "a visitor with no session gets an error page",
+    ),
+    "03 Lockr.rm that keeps the token": (
+        "03-Session-Handling",
+        "wrapper_app.py",
+        "erase_id_token",
+        'request.session.pop("id_token", None)',
+        "pass",
+        "a session Check Session refused still holds its id_token",
+    ),
+    "03 Lockr.rm that clears the whole session": (
+        "03-Session-Handling",
+        "wrapper_app.py",
+        "erase_id_token",
+        'request.session.pop("id_token", None)',
+        "request.session.clear()",
+        "erasing the id_token dropped the rest of the session",
     ),
     "01 login without the secrets kept": (
         "01-Login",
@@ -240,7 +300,7 @@ MISTAKES = {
         "02-Custom-Login",
         "app.py",
         "signup",
-        'await sign_up(provider, email, form["password"])',
+        'await sign_up(tenant, email, form["password"])',
         "pass",
         "Sign Up with a new email should create the user",
     ),
@@ -248,7 +308,7 @@ MISTAKES = {
         "02-Custom-Login",
         "app.py",
         "start_session",
-        "await context(request).provider.verify_id_token(id_token, from_tenant=True)",
+        "await context(request).tenant.verify_id_token(id_token, from_tenant=True)",
         "pass",
         "an id_token with a bad signature is stored",
     ),
@@ -284,7 +344,7 @@ def test_one_mistake_fails_exactly_that_move_with_its_message(name, tmp_path):
     [
         ("cookie_app.py", "callback", "Create Session"),
         ("cookie_app.py", "check_session", "Check Session"),
-        ("wrapper_app.py", "check_session", "Check Session"),
+        ("wrapper_app.py", "read_id_token", "Read the id_token (Lockr.get)"),
     ],
 )
 def test_a_running_copy_shows_the_blank_move_as_a_page_naming_it(file, blank, title, tmp_path, tenant, http):
@@ -299,6 +359,8 @@ def test_a_running_copy_shows_the_blank_move_as_a_page_naming_it(file, blank, ti
     with serve(module.create_app(settings), port):
         if blank == "check_session":
             log_in_as_demo_with_blank(http, settings.base_url)
+            page = http.get(f"{settings.base_url}/")
+        elif blank == "read_id_token":  # Check Session reads it on every page, the first one too
             page = http.get(f"{settings.base_url}/")
         else:
             page = http.get(f"{settings.base_url}/login", follow_redirects=True)
@@ -361,7 +423,7 @@ def test_a_move_that_raises_names_the_exception_and_the_line_never_a_traceback(t
     command("reset", "01-Login", "--into", str(tmp_path), "--solved")
     copy = tmp_path / "01-Login" / "app.py"
     mistake(copy, "callback", 'id_token = token["id_token"]', 'id_token = token["id-token"]')
-    code, text = check("01-Login", tmp_path)
+    code, text = grade("01-Login", tmp_path)
     assert code == 1
     assert "✗ Callback (callback): after the tenant sends you back to /callback" in text
     assert "(the app raised KeyError: 'id-token' at " in text and "app.py, line " in text
@@ -372,7 +434,7 @@ def test_a_copy_that_does_not_parse_fails_every_move_with_the_line(tmp_path):
     command("start", "01-Login", "--into", str(tmp_path))
     copy = tmp_path / "01-Login" / "app.py"
     copy.write_text(copy.read_text(encoding="utf-8") + "\ndef broken(:\n", encoding="utf-8")
-    code, text = check("01-Login", tmp_path)
+    code, text = grade("01-Login", tmp_path)
     assert code == 1 and text.count("the copy does not load: ") == 3
     assert "Traceback" not in text
 

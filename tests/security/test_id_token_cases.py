@@ -172,7 +172,7 @@ def test_userinfo_sub_mismatch_cannot_matter_because_no_step_calls_userinfo(entr
     """With the profile in the id_token (Auth0), no step calls /userinfo, so its `sub` cannot matter.
 
     Steps call /userinfo only when the verified id_token has no name/nickname/email (another
-    provider), and then refuse a different `sub`: tests/steps/test_generic_provider.py
+    provider), and then refuse a different `sub`: tests/steps/test_generic_tenant.py
     (OpenID RP test rp-userinfo-bad-sub-claim). Here, with Auth0-shaped tokens, /userinfo is never requested.
     """
     counting_tenant.tenant.faults.update(userinfo_claims={"sub": "auth0|someone-else"})

@@ -102,7 +102,7 @@ def try_to_log_in(http: httpx2.Client, app: str) -> httpx2.Response:
 
 
 @pytest.mark.parametrize(("endpoint", "case"), CASES, ids=[f"{e}-{c}" for e, c in CASES])
-def test_a_wrong_upstream_answer_is_a_5xx_page_naming_the_provider(
+def test_a_wrong_upstream_answer_is_a_5xx_page_naming_the_tenant(
     serve_step, generic_tenant, http, caplog, endpoint, case
 ):
     issuer = generic_tenant.issuer

@@ -162,8 +162,18 @@ def test_a_tenant_name_that_does_not_resolve_names_auth0_domain(serve_step, tena
     with serve_step(STEP, issuer="https://no-such-tenant.invalid/", embedded=False) as app:
         page = http.get(f"{app}/login")
     assert page.status_code == 503, page.text
-    assert "AUTH0_DOMAIN" in page.text and "uv run python -m shared.check" in page.text
+    assert "AUTH0_DOMAIN" in page.text and "uv run python -m shared.doctor" in page.text
     assert "Try again in a moment" not in page.text
+
+
+def test_a_domain_without_http_on_a_plain_http_tenant_says_to_write_http(serve_step, tenant, http):
+    """AUTH0_DOMAIN=localhost:4000 means https://localhost:4000/: the tenant did answer, in plain http."""
+    port = urlsplit(tenant.issuer).port
+    with serve_step(STEP, issuer=f"https://localhost:{port}/", embedded=False) as app:
+        page = http.get(f"{app}/login")
+    assert page.status_code == 503, page.text
+    assert f"this server speaks plain http: write AUTH0_DOMAIN=http://localhost:{port}/" in page.text
+    assert "Try again in a moment" not in page.text and "WRONG_VERSION_NUMBER" not in page.text
 
 
 def test_after_log_out_the_page_says_you_are_logged_out_once(app, http):

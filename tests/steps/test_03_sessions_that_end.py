@@ -48,8 +48,8 @@ class RunningStep:
 
     @property
     def records(self) -> Any:
-        """The step's server-side session records (records.py)."""
-        return self.app.state.session_handling.records
+        """The step's server-side session records (records.py), on its context (cookie_app.py)."""
+        return context(self.app).records
 
 
 @pytest.fixture(params=VARIANTS, ids=["cookie", "wrapper"])

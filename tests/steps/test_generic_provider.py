@@ -13,7 +13,7 @@ import pytest
 
 from shared.dev_tenant import DEMO_EMAIL, DEMO_PASSWORD
 from tests.support.forms import password_form
-from tests.support.pages import log_out
+from tests.support.pages import log_out, log_out_at_the_tenant
 from tests.support.steps import COOKIES, session_data
 
 # Each step, and the page that starts a login at the provider (step 02's form is Auth0's: see below).
@@ -73,7 +73,7 @@ def test_every_step_logs_in_shows_who_logs_out_and_asks_for_the_password_again(s
             # Steps 01 and 02 log out of the app only (their lesson); the user ends the provider's
             # session at its end_session_endpoint, as step 03 will do for them.
             origin = generic_tenant.issuer.removesuffix("/realms/generic")
-            http.get(f"{origin}/oidc/logout")
+            assert log_out_at_the_tenant(http, origin).status_code == 200
         after = http.get(urljoin(f"{app}/", logout.headers["location"]), follow_redirects=True)
         assert after.status_code == 200, after.text
         assert "Welcome demo" not in http.get(f"{app}/").text

@@ -45,3 +45,12 @@ def log_out(client: httpx2.Client, app_url: str, **options: Any) -> httpx2.Respo
     token = re.search(r'name="csrf_token" value="([^"]*)"', page.text)
     data = {"csrf_token": token[1] if token else ""}
     return client.post(f"{app_url}/logout", data=data, headers={"origin": app_url}, **options)
+
+
+def log_out_at_the_tenant(client: httpx2.Client, tenant_origin: str) -> httpx2.Response:
+    """A person visiting the tenant's logout URL: the visit names no session, so the tenant asks
+    (its "Log out?" page), and the person confirms on that page."""
+    page = client.get(f"{tenant_origin}/oidc/logout")
+    assert page.status_code == 200 and 'action="/u/logout"' in page.text, page.text
+    fields = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', page.text))
+    return client.post(f"{tenant_origin}/u/logout", data={**fields, "action": "logout"})

@@ -3,9 +3,19 @@
 from dataclasses import replace
 from pathlib import Path
 
+import httpx2
 import pytest
 
-from shared.config import MIN_IDLE_TIMEOUT, ConfigError, load_settings, normalize_issuer
+from shared.config import (
+    MIN_IDLE_TIMEOUT,
+    ConfigError,
+    ignored_env_files,
+    load_settings,
+    normalize_issuer,
+    plain_http_fix,
+    plain_http_issuer,
+)
+from tests.support.servers import free_port
 
 REAL = {
     "AUTH0_DOMAIN": "dev-abc123.us.auth0.com",
@@ -216,3 +226,76 @@ def test_touch_interval_is_a_tenth_of_the_idle_timeout_capped_at_a_minute(tmp_pa
 def test_touch_interval_is_never_under_a_second(tmp_path):
     # Only a Settings built by hand can hold an idle timeout under the minimum (tests do this).
     assert replace(settings_from(tmp_path), session_idle_timeout=3).touch_interval == 1.0
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        (
+            {"PORT": "4000"},
+            "Port 4000 is the dev tenant's (DEV_TENANT_PORT moves it): the app needs a port of its own; use --port 3000 (or PORT=3000).",
+        ),
+        (
+            {"PORT": "3000", "DEV_TENANT_PORT": "3000"},
+            "Port 3000 is the dev tenant's (DEV_TENANT_PORT moves it): the app needs a port of its own; use --port 3001 (or PORT=3001).",
+        ),
+        (
+            {"PORT": "4100", **REAL, "AUTH0_DOMAIN": "http://127.0.0.1:4100/"},
+            "Port 4100 is the tenant's (http://127.0.0.1:4100/)",
+        ),
+    ],
+)
+def test_the_app_on_the_tenants_port_is_refused_naming_a_port_to_use_instead(tmp_path, env, message):
+    with pytest.raises(ConfigError) as refused:
+        settings_from(tmp_path, **env)
+    assert str(refused.value).startswith(message)
+
+
+def test_the_app_beside_a_remote_tenant_may_use_any_port(tmp_path):
+    assert settings_from(tmp_path, PORT="443", **REAL).port == 443
+
+
+@pytest.mark.parametrize("port", ["abc", "0", "70000"])
+def test_a_bad_dev_tenant_port_is_a_clear_error(tmp_path, port):
+    with pytest.raises(ConfigError, match=f"DEV_TENANT_PORT='{port}' is not a port number"):
+        settings_from(tmp_path, DEV_TENANT_PORT=port)
+
+
+def https_error(url: str) -> Exception:
+    """What the app's HTTP client raises when it asks `url` over https."""
+    with pytest.raises(httpx2.HTTPError) as failed:
+        httpx2.get(url, timeout=5)
+    return failed.value
+
+
+def test_an_https_issuer_answered_in_plain_http_on_this_machine_names_the_http_issuer(tenant):
+    port = tenant.issuer.rstrip("/").rsplit(":", 1)[1]
+    issuer = f"https://localhost:{port}/"
+    error = https_error(f"{issuer}.well-known/openid-configuration")
+    assert plain_http_issuer(issuer, error) == f"http://localhost:{port}/"
+    assert plain_http_fix("http://localhost:4000/") == (
+        "this server speaks plain http: write AUTH0_DOMAIN=http://localhost:4000/ (in the environment or .env)"
+    )
+
+
+def test_nothing_listening_or_a_remote_issuer_is_not_called_plain_http(tenant):
+    port = tenant.issuer.rstrip("/").rsplit(":", 1)[1]
+    nothing = f"https://localhost:{free_port()}/"
+    assert plain_http_issuer(nothing, https_error(nothing)) is None
+    answered = https_error(f"https://localhost:{port}/")
+    assert plain_http_issuer(f"https://dev-abc.eu.auth0.com:{port}/", answered) is None  # only this machine's
+
+
+def test_a_dotenv_outside_the_project_root_is_found_as_not_read(tmp_path):
+    step_folder, elsewhere = tmp_path / "01-Login", tmp_path / "empty"
+    step_folder.mkdir()
+    elsewhere.mkdir()
+    (step_folder / ".env").write_text("PORT=3999\n")
+    assert ignored_env_files(step_folder, elsewhere, step_folder) == [(step_folder / ".env").resolve()]
+    assert ignored_env_files(elsewhere) == []
+
+
+def test_the_project_roots_dotenv_is_the_one_read(tmp_path, monkeypatch):
+    monkeypatch.setattr("shared.config.PROJECT_ROOT", tmp_path)
+    (tmp_path / ".env").write_text("PORT=3999\n")
+    assert ignored_env_files(tmp_path) == []

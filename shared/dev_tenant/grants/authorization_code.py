@@ -18,6 +18,9 @@ if TYPE_CHECKING:
     from ..tenant import Tenant
 
 
+TOO_MANY_HOLDERS = "Too many applications hold this login session already; log out and log in again to start a new one."
+
+
 def s256(verifier: str) -> str:
     return b64url(hashlib.sha256(verifier.encode()).digest())
 
@@ -45,8 +48,12 @@ def exchange_code(tenant: Tenant, client: Client, body: Params) -> Response:
             raise OAuthError(403, "invalid_grant", "Failed to verify code verifier")
     # A code is only as good as the login behind it: once that SSO session has ended (a logout, or its
     # expiry) a code issued from it must not start a new app session.
-    if not tenant.session_alive(grant.sid):
+    session = tenant.sessions.get(grant.sid)
+    if session is None:
         raise OAuthError(403, "invalid_grant", "Invalid authorization code")
+    # Redeemed with the client's own credentials: from now on this app is told when the session ends.
+    if not tenant.backchannel.remember(session, client.client_id, grant.redirect_uri):
+        raise OAuthError(403, "access_denied", TOO_MANY_HOLDERS)
     return token_response(
         tenant, client, grant.user, grant.scope, nonce=grant.nonce, sid=grant.sid, auth_time=grant.auth_time, sso=True
     )

@@ -1,9 +1,10 @@
-"""`python -m shared.check`: all ok against the dev tenant, and each problem with its fix and exit code."""
+"""`python -m shared.doctor`: all ok against the dev tenant, and each problem with its fix and exit code."""
 
 from __future__ import annotations
 
 import contextlib
 import io
+import re
 import subprocess
 import sys
 import time
@@ -17,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from shared.check import main
+from shared.doctor import main
 from tests.support.servers import free_port, serve
 
 REPO = Path(__file__).resolve().parents[2]
@@ -116,6 +117,15 @@ def test_real_tenant_not_answering_points_at_auth0_domain(tenant, tmp_path):
     assert "fix: check AUTH0_DOMAIN" in output
 
 
+def test_a_domain_without_http_on_a_plain_http_tenant_says_to_write_http(tenant, tmp_path):
+    port = tenant.issuer.rstrip("/").rsplit(":", 1)[1]
+    code, output = run_check(tmp_path, **real_env(f"localhost:{port}", tenant))
+    assert code == 1, output
+    assert "the answer came in plain http, not https" in line_of(output, "tenant reachable")
+    assert f"fix: this server speaks plain http: write AUTH0_DOMAIN=http://localhost:{port}/" in output
+    assert "WRONG_VERSION_NUMBER" not in output
+
+
 def test_issuer_mismatch_names_both_issuers_and_auth0_domain(tenant, tmp_path):
     with fake_tenant(tenant, issuer="https://someone-else.example/") as url:
         code, output = run_check(tmp_path, **real_env(url, tenant))
@@ -187,10 +197,46 @@ def test_missing_env_file_is_a_usage_error(tmp_path, capsys):
 
 def test_help_explains_the_exit_codes():
     result = subprocess.run(
-        [sys.executable, "-m", "shared.check", "--help"], cwd=REPO, capture_output=True, text=True, timeout=30
+        [sys.executable, "-m", "shared.doctor", "--help"], cwd=REPO, capture_output=True, text=True, timeout=30
     )
     assert result.returncode == 0
     assert "--env-file" in result.stdout and "Exit code" in result.stdout
+
+
+def test_a_dotenv_where_the_doctor_is_run_is_not_read_and_it_says_so(tmp_path, monkeypatch, capsys):
+    (tmp_path / ".env").write_text("AUTH0_DOMAIN=dev-abc123.us.auth0.com\n")
+    monkeypatch.chdir(tmp_path)
+    code = main([], environ={"PORT": "not-a-port"}, out=io.StringIO())
+    assert code == 2
+    assert capsys.readouterr().err == (
+        f"python -m shared.doctor: warning: .env is not read: move its settings to {REPO / '.env'}, "
+        "the .env every step reads\n"
+    )
+
+
+def test_the_old_command_name_points_at_the_new_one_in_one_line():
+    result = subprocess.run(
+        [sys.executable, "-m", "shared.check"], cwd=REPO, capture_output=True, text=True, timeout=30
+    )
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr == "python -m shared.check: error: it is now `uv run python -m shared.doctor`\n"
+
+
+def test_no_document_page_or_message_names_the_old_command():
+    # "check" means Check Session only; the doctor's old name survives only in its pointer module.
+    files = [
+        *REPO.glob("*.md"),
+        *REPO.glob("*/README.md"),
+        *REPO.glob("docs/*.md"),
+        *REPO.glob("[0-9]*/*.py"),
+        *REPO.glob("shared/**/*.py"),
+        *REPO.glob("shared/**/*.html"),
+        REPO / ".env.example",
+    ]
+    old = re.compile(r"shared\.check\b(?!_)")
+    named = [str(f.relative_to(REPO)) for f in files if f.name != "check.py" and old.search(f.read_text())]
+    assert named == []
 
 
 def test_all_checks_pass_against_a_generic_provider_and_name_the_issuer_form(generic_tenant, tmp_path):

@@ -14,8 +14,8 @@ from urllib.parse import urlencode, urlsplit
 
 import httpx2
 
-from shared.config import Settings, is_loopback
-from shared.errors import ProviderError, TenantUnavailable
+from shared.config import Settings, is_loopback, plain_http_issuer
+from shared.errors import TenantAnsweredWrongly, TenantUnavailable
 from shared.tokens import Claims, IdTokenVerifier, KeysUnavailable
 from shared.upstream import describe, shape, trim
 
@@ -42,10 +42,15 @@ def unavailable(issuer: str, error: httpx2.HTTPError) -> TenantUnavailable:
     cause: BaseException | None = error
     while cause is not None and not isinstance(cause, socket.gaierror):
         cause = cause.__cause__ or cause.__context__
-    return TenantUnavailable(issuer, timed_out=isinstance(error, httpx2.TimeoutException), unresolved=cause is not None)
+    return TenantUnavailable(
+        issuer,
+        timed_out=isinstance(error, httpx2.TimeoutException),
+        unresolved=cause is not None,
+        plain_http=plain_http_issuer(issuer, error),
+    )
 
 
-class Provider:
+class Tenant:
     """Discovery, the id_token verifier, /userinfo and the logout URL for one tenant (Auth0 or any OpenID Connect provider)."""
 
     def __init__(self, settings: Settings, http: httpx2.AsyncClient, transport: httpx2.AsyncBaseTransport) -> None:
@@ -63,6 +68,19 @@ class Provider:
             # Proxy variables never apply to a loopback tenant; reading them costs each client time.
             "trust_env": not is_loopback(urlsplit(settings.issuer).hostname or ""),
         }
+
+    def lend_to(self, client: Any) -> None:
+        """Give a step's Authlib client this tenant's checked discovery, pool and token-answer check.
+
+        Authlib asks its client's `load_server_metadata()` for the endpoints before it makes any
+        authorization URL or code exchange. Answering with metadata() — fetched and
+        checked here, once per process, retried while it fails — instead of letting Authlib fetch a
+        `server_metadata_url` itself, makes a wrong discovery document a page naming the tenant, not
+        a traceback; tests/security/test_provider_answers.py fails if an Authlib upgrade stops asking.
+        """
+        client.load_server_metadata = self.metadata
+        client.client_kwargs.update(self.http_options)  # Authlib's per-call clients share the pool
+        client.compliance_fix = self.compliance_fix  # a token answer not in JSON: a 502 page
 
     def _unavailable(self, error: httpx2.HTTPError) -> TenantUnavailable:
         return unavailable(self.settings.issuer, error)
@@ -86,7 +104,7 @@ class Provider:
         issuer = self.settings.issuer
         document = json_object(response)
         if document is None:
-            raise ProviderError(
+            raise TenantAnsweredWrongly(
                 f"The identity provider at {issuer} sent no discovery document at {url}: it sent {describe(response)}."
             )
         # OpenID Connect Discovery 4.3: the document must name exactly the issuer we were configured with.
@@ -95,7 +113,7 @@ class Provider:
             fix = (
                 f" Set AUTH0_DOMAIN to {trim(repr(said))} exactly." if isinstance(said, str) else " Check AUTH0_DOMAIN."
             )
-            raise ProviderError(
+            raise TenantAnsweredWrongly(
                 f"The tenant says its issuer is {trim(repr(said))}, not {issuer!r}: issuers are compared "
                 f"byte for byte, trailing slash included.{fix}"
             )
@@ -104,7 +122,7 @@ class Provider:
             if value is None and name in OPTIONAL_ENDPOINTS:
                 continue
             if not isinstance(value, str) or not value.startswith(("https://", "http://")):
-                raise ProviderError(
+                raise TenantAnsweredWrongly(
                     f"The identity provider at {issuer} sent a discovery document whose {name} is "
                     f"{'missing' if value is None else 'not a URL'} ({describe(response)})."
                 )
@@ -124,7 +142,7 @@ class Provider:
             problem = self._token_problem(body)
             if not problem:
                 return response
-        raise ProviderError(
+        raise TenantAnsweredWrongly(
             f"The identity provider at {self.settings.issuer} answered the code exchange at its token endpoint "
             f"{problem}."
         )
@@ -160,7 +178,7 @@ class Provider:
     async def verify_id_token(self, id_token: str, *, nonce: str | None = None, from_tenant: bool = False) -> Claims:
         """Verify an id_token: signature (JWKS cached per process), iss, aud/azp, exp/iat/nbf, and the nonce if given.
 
-        Raises TokenError when the token must not be trusted; TenantUnavailable or ProviderError when
+        Raises TokenError when the token must not be trusted; TenantUnavailable or TenantAnsweredWrongly when
         the keys cannot be had. `from_tenant`: the tenant's answer to a login, not read back from a cookie.
         """
         verifier = await self.verifier()
@@ -180,7 +198,9 @@ class Provider:
     def _keys_error(self, error: KeysUnavailable) -> Exception:
         if isinstance(error.__cause__, httpx2.HTTPError):
             return self._unavailable(error.__cause__)
-        return ProviderError(f"The identity provider at {self.settings.issuer} has no usable signing keys. {error}")
+        return TenantAnsweredWrongly(
+            f"The identity provider at {self.settings.issuer} has no usable signing keys. {error}"
+        )
 
     async def warm_up(self) -> None:
         """Load discovery and the JWKS before the first visitor needs them."""
@@ -208,9 +228,11 @@ class Provider:
             raise self._unavailable(error) from error
         body = json_object(response) if response.status_code == 200 else None
         if body is None:
-            raise ProviderError(f"The identity provider at {issuer} answered {endpoint} with {describe(response)}.")
+            raise TenantAnsweredWrongly(
+                f"The identity provider at {issuer} answered {endpoint} with {describe(response)}."
+            )
         if body.get("sub") != sub:
-            raise ProviderError(
+            raise TenantAnsweredWrongly(
                 f"The identity provider at {issuer} answered {endpoint} for another user than the one who "
                 "logged in (its sub is not the id_token's), so the login is refused."
             )
