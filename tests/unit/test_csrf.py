@@ -60,6 +60,7 @@ def make_app(tmp_path: Path, *, exempt: tuple[str, ...] = ()) -> tuple[object, l
         read_id_token=lambda request: request.cookies.get("idt"),
         check_session=check,
         erase_id_token=lambda request, response: None,
+        oauth=None,  # no login here: the lifespan, which lends it the tenant, does not run
         csrf_exempt=exempt,
     )
     return app, posted
