@@ -87,6 +87,8 @@ ROWS: list[tuple[str, Callable[[str, str], bool]]] = [
     ("CSRF: the form's token, the middleware (shared/csrf.py)", _in("shared/csrf.py")),
     ("security headers (shared/headers.py)", _in("shared/headers.py")),
     ("canonical host (shared/hosts.py)", _in("shared/hosts.py")),
+    ("HEAD as GET (shared/head.py)", _in("shared/head.py")),
+    ("oversized cookies refused (shared/cookies.py)", _in("shared/cookies.py")),
     ("the page handler (homepage)", _step_file(HANDLERS, inside=True)),
     ("the panel (panel.py)", _in("03-Session-Handling/panel.py")),
     (
