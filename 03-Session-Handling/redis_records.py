@@ -8,38 +8,57 @@ What it adds is a memory of the records this process has read, so that most requ
 round trip to Redis — kept honest by Redis itself (server-assisted client-side caching): one
 connection per process asks Redis to report every change to a session key (CLIENT TRACKING in
 broadcast mode), and a logout on any instance removes that record from every other instance's
-memory as soon as the report arrives. That connection is pinged all the time: a record is served
-from memory only while the latest ping came back less than LEASE seconds ago, so an instance cut off
-from Redis stops trusting its memory within LEASE and reads Redis (or answers 503) instead. While
-the connection is down or being set up again, memory is empty and every read goes to Redis.
+memory as soon as the report arrives. Redis reports only what it changed, so a logout that finds
+nothing to delete also says so itself on the app's channel, which that connection listens to.
+
+Memory is used only while all three hold, and otherwise the record is read from Redis:
+- that connection was last read to the end less than FRESH seconds ago: a process that stalled
+  (a blocking call, SIGSTOP) reads Redis until the reports that queued up meanwhile are read;
+- its latest ping came back less than LEASE seconds ago: an instance cut off from Redis stops
+  trusting its memory within LEASE and reads Redis (or answers 503);
+- the record was read from Redis less than MAX_AGE seconds ago: a change Redis never reports
+  (SWAPDB, a restore from a backup) is seen within MAX_AGE.
+While the connection is down or being set up again, memory is empty and every read goes to Redis.
+
+Redis keeps what it holds in memory; a session store needs it to keep its writes on disk too, or a
+crash of Redis brings logged-out sessions back. The store says at its start when Redis keeps no
+append-only file (docs/redis.md).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
+import redis as sync_redis
 import redis.asyncio as redis
 from redis.asyncio.connection import AbstractConnection
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeout
 
 from records import SessionRecord, StoreUnavailable
 
 HEARTBEAT = 0.2  # seconds between pings on the invalidation connection
-LEASE = 0.5  # how long a ping's answer lets this process trust its memory
+LEASE = 0.5  # how long a ping's answer shows that Redis is there and reporting
+READ_EVERY = 0.01  # the invalidation connection is read at least this often…
+FRESH = 0.05  # …and memory is used only while it last had nothing left to read this recently
+MAX_AGE = 1.0  # the longest a record read from Redis is served from memory
 PONG_TIMEOUT = 1.0  # an unanswered ping means the connection is dead: like the socket timeouts
 INVALIDATE = "__redis__:invalidate"
+
+log = logging.getLogger("tutorial")
 
 # Each script runs as one atomic step in Redis: no login can land between its reads and writes.
 # A script is not rolled back when a command in it fails, so the jti is written last: a failure
 # part way leaves it unused and the tenant's retry of the same token redoes the (repeatable) rest.
 # The scripts name session keys they find in an index, so they need one Redis server (with or
-# without replicas), not Redis Cluster.
+# without replicas), not Redis Cluster. The index may lack a record that an instance holds in
+# memory (it was swapped or restored away): the logout is published as well, by sid or sub.
 END_BY_LOGOUT_TOKEN = """
 if redis.call('EXISTS', KEYS[1]) == 1 then return false end
 local keys = redis.call('SMEMBERS', KEYS[2])
@@ -51,8 +70,16 @@ if ARGV[3] == '1' then
     redis.call('SET', KEYS[3], ARGV[2], 'EXAT', math.floor(tonumber(ARGV[2])) + 1)
   end
 end
+redis.call('PUBLISH', ARGV[5], ARGV[6])
 redis.call('SET', KEYS[1], '1', 'EXAT', ARGV[1])
 return keys
+"""
+# Redis reports the DEL only if there was a key to delete: a record that another instance still
+# holds in memory may be gone from Redis unreported (SWAPDB), so the logout says itself which record
+# ended, in the same atomic step.
+END = """
+redis.call('DEL', KEYS[1])
+redis.call('PUBLISH', ARGV[1], ARGV[2])
 """
 START = """
 if ARGV[1] ~= '' then
@@ -88,8 +115,8 @@ class RedisRecords:
 
     A record is a hash that Redis itself deletes at its absolute end (EXPIREAT); two sets index the
     records of one `sid` and one `sub` for back-channel logout; a key per ended `sid` refuses its
-    late logins. `cache_size` bounds the records kept in memory (least recently used go first);
-    0 turns the memory off.
+    late logins; every logout is also published on the channel `<prefix>:logouts`. `cache_size`
+    bounds the records kept in memory (least recently used go first); 0 turns the memory off.
     """
 
     def __init__(
@@ -112,13 +139,18 @@ class RedisRecords:
         self.cache_size = cache_size
         self.clock = clock
         self.link_id: int | None = None  # the invalidation connection's CLIENT ID while it is up
-        self._cache: OrderedDict[str, SessionRecord] = OrderedDict()
+        self.logouts = f"{prefix}:logouts"  # the channel of logouts, for those Redis cannot report
+        # Each record with the time.monotonic() its read was sent: its age counts from there.
+        self._cache: OrderedDict[str, tuple[SessionRecord, float]] = OrderedDict()
         self._reads: dict[str, list[_Read]] = {}
-        self._trusted_until = 0.0  # time.monotonic(): memory may be used before this
+        self._trusted_until = 0.0  # time.monotonic(): the lease of the latest ping's answer
+        self._read_at = 0.0  # time.monotonic(): when the link last began a read that found nothing
         self._link: asyncio.Task[None] | None = None
         self._closed = False
         self._start = self.redis.register_script(START)
+        self._end = self.redis.register_script(END)
         self._end_by_logout_token = self.redis.register_script(END_BY_LOGOUT_TOKEN)
+        log.log(*durability(url, self.where))
 
     def _key(self, kind: str, name: str) -> str:
         return f"{self.prefix}:{kind}:{name}"
@@ -151,13 +183,16 @@ class RedisRecords:
     async def get(self, key: str) -> SessionRecord | None:
         self._keep_link()
         if self._trusted():
-            record = self._cache.get(key)
-            if record is not None and record.expires_at > self.clock():
-                self._cache.move_to_end(key)
-                return record
-            self._cache.pop(key, None)
+            held = self._cache.get(key)
+            if held is not None:
+                record, read_at = held
+                if time.monotonic() - read_at < MAX_AGE and record.expires_at > self.clock():
+                    self._cache.move_to_end(key)
+                    return record
+                del self._cache[key]
         read = _Read()
         self._reads.setdefault(key, []).append(read)
+        sent = time.monotonic()
         try:
             raw = await self.redis.hgetall(self._key("session", key))
         except RedisError as error:
@@ -179,7 +214,7 @@ class RedisRecords:
             float(fields["expires_at"]),
         )
         if self.cache_size and not read.stale and self._trusted():
-            self._cache[key] = record
+            self._cache[key] = (record, sent)
             if len(self._cache) > self.cache_size:
                 self._cache.popitem(last=False)
         return record
@@ -202,7 +237,7 @@ class RedisRecords:
 
     async def end(self, key: str) -> None:
         try:
-            await self.redis.delete(self._key("session", key))
+            await self._end(keys=[self._key("session", key)], args=[self.logouts, f"session:{key}"])
         except RedisError as error:
             raise StoreUnavailable(self.where) from error
         finally:
@@ -226,6 +261,8 @@ class RedisRecords:
             repr(sid_ended_until),
             "1" if sid else "0",
             self._key("session", ""),
+            self.logouts,
+            f"sid:{sid}" if sid else f"sub:{sub}",
         ]
         try:
             ended: list[str] | None = await self._end_by_logout_token(keys=keys, args=args)
@@ -251,12 +288,26 @@ class RedisRecords:
     # ---- The memory and its invalidation connection ----------------------------------------------
 
     def _trusted(self) -> bool:
-        return time.monotonic() < self._trusted_until
+        now = time.monotonic()
+        return now < self._trusted_until and now - self._read_at < FRESH
 
     def _forget(self, key: str) -> None:
         self._cache.pop(key, None)
         for read in self._reads.get(key, ()):
             read.stale = True
+
+    def _forget_logout(self, message: str) -> None:
+        """A logout published on the channel: "session:KEY", "sid:SID" or "sub:SUB"."""
+        kind, _, name = message.partition(":")
+        if kind == "session":
+            self._forget(name)
+            return
+        for key, (record, _) in list(self._cache.items()):
+            if (record.sid if kind == "sid" else record.sub) == name:
+                del self._cache[key]
+        for reads in self._reads.values():  # their sid and sub are not known until they answer
+            for read in reads:
+                read.stale = True
 
     def _forget_all(self) -> None:
         self._trusted_until = 0.0
@@ -308,12 +359,15 @@ class RedisRecords:
         await self._command(
             connection, "CLIENT", "TRACKING", "ON", "REDIRECT", link_id, "BCAST", "PREFIX", prefix
         )
-        await self._command(connection, "SUBSCRIBE", INVALIDATE)
+        await connection.send_command("SUBSCRIBE", INVALIDATE, self.logouts)
+        for _ in range(2):  # one confirmation per channel
+            await connection.read_response()
         self.link_id = link_id
         # Reads that began before tracking did may hold a change it never reported.
         self._forget_all()
         ping_sent: float | None = None
         next_ping = time.monotonic()
+        follow_up = False
         while True:
             now = time.monotonic()
             if ping_sent is None and now >= next_ping:
@@ -322,17 +376,67 @@ class RedisRecords:
             if ping_sent is not None and now - ping_sent > PONG_TIMEOUT:
                 raise RedisTimeout("the invalidation connection stopped answering")
             wake = ping_sent + PONG_TIMEOUT if ping_sent is not None else next_ping
-            message = await connection.read_response(timeout=max(wake - now, 0.001))
-            if not message:  # the wait ran out: time to ping, or to give up on the last one
+            # A read that finds nothing shows that every report sent before it began has been
+            # handled: memory is as current as that moment. A read that waits, though, may end
+            # with a report just arrived but not yet read (after a stall, the wait began before
+            # it), and one that returns a report shows nothing about the next: either is followed
+            # by a read that does not wait, and only that one vouches for the memory.
+            timeout = 0 if follow_up else min(max(wake - now, 0.001), READ_EVERY)
+            message = await connection.read_response(timeout=timeout)
+            if not message:  # the wait ran out: time to ping, or to read again
+                if follow_up:
+                    self._read_at = now
+                follow_up = not follow_up
                 continue
+            follow_up = True
             if message[0] == "pong" and ping_sent is not None:
                 # Redis answers in order: every change made before this ping was reported above.
                 self._trusted_until = ping_sent + LEASE
                 next_ping = ping_sent + HEARTBEAT
                 ping_sent = None
+            elif message[0] == "message" and message[1] == self.logouts:
+                self._forget_logout(str(message[2]))
             elif message[0] == "message" and message[1] == INVALIDATE:
                 if message[2] is None:  # FLUSHDB, FLUSHALL: everything changed
                     self._forget_all()
                     continue
                 for key in message[2]:
                     self._forget(str(key).removeprefix(prefix))
+
+
+def durability(url: str, where: str) -> tuple[int, str]:
+    """What a crash of that Redis would do to the records, as a log level and one line.
+
+    Without an append-only file Redis restarts from its last snapshot, taken minutes before:
+    sessions that were logged out since are back, ended `sid`s and used `jti`s forgotten.
+    """
+    client = sync_redis.Redis.from_url(
+        url, socket_timeout=1, socket_connect_timeout=1, decode_responses=True
+    )
+    fix = "set appendonly yes and appendfsync everysec or always (docs/redis.md)"
+    try:
+        try:
+            config = client.config_get("appendonly", "appendfsync")
+            appendonly, appendfsync = config.get("appendonly"), config.get("appendfsync")
+        except ResponseError:  # managed Redis services often refuse CONFIG, but answer INFO
+            kept = client.info("persistence").get("aof_enabled")
+            appendonly, appendfsync = ("yes" if kept else "no"), None
+    except RedisError as error:
+        reason = " ".join(str(error).split())
+        return logging.WARNING, (
+            f"Could not ask {where} whether it keeps an append-only file ({reason}); "
+            f"without one a crash of Redis brings logged-out sessions back: {fix}."
+        )
+    finally:
+        client.close()
+    if appendonly != "yes":
+        return logging.WARNING, (
+            f"{where} keeps no append-only file (appendonly no): a crash of Redis would bring "
+            f"logged-out sessions back from its last snapshot; {fix}."
+        )
+    if appendfsync == "no":
+        return logging.WARNING, (
+            f"{where} leaves syncing its append-only file to the system (appendfsync no): a power "
+            f"cut could bring back the last half-minute's logged-out sessions; {fix}."
+        )
+    return logging.INFO, f"{where} keeps an append-only file (appendfsync {appendfsync or '?'})."

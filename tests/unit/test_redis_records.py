@@ -12,12 +12,14 @@ import signal
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from functools import partial
 from typing import Any
 
 import pytest
+import redis as sync_redis
 import redis.asyncio as redis
 
-from tests.support.redis_server import running_redis
+from tests.support.redis_server import DURABLE, PACKAGED_DEFAULTS, redis_server, running_redis
 from tests.support.servers import free_port
 from tests.support.steps import load_step
 
@@ -280,3 +282,204 @@ def test_a_frozen_redis_is_unavailable_within_two_seconds_even_for_a_record_in_m
                     os.kill(pid, signal.SIGCONT)
 
         asyncio.run(main())
+
+
+# ---- Memory never outlives what Redis knows ------------------------------------------------------
+
+
+def test_a_record_changed_without_an_invalidation_report_is_not_served_from_memory_for_long(tmp_path):
+    # SWAPDB swaps the data under every connection and sends no report: Redis's own word for "what
+    # changed" is all the memory had, so only a bound on each record's age ends its use.
+    with running_redis(tmp_path) as url:
+
+        async def main():
+            async with instances(url) as (a, b):
+                session = record()
+                assert await a.start(session)
+                await cached(b, session)
+                raw = redis.Redis.from_url(url)
+                await raw.swapdb(0, 1)
+                await raw.aclose()
+                await until(lambda: _is_none(b, session), within=5)
+
+        asyncio.run(main())
+
+
+@pytest.mark.parametrize("logout", ["end", "end_by_logout_token"])
+def test_a_logout_that_finds_nothing_to_delete_still_reaches_another_instances_memory(tmp_path, monkeypatch, logout):
+    # Redis reports a DEL only when there was a key to delete. The record is gone from under the
+    # data connections (SWAPDB) but still in B's memory: the logout must reach it all the same, not
+    # wait for the memory's age limit (made an hour here, so only the logout itself can pass).
+    monkeypatch.setattr(redis_records, "MAX_AGE", HOUR, raising=False)
+    with running_redis(tmp_path) as url:
+
+        async def main():
+            async with instances(url) as (a, b):
+                session = record("sid-7", "user-7")
+                assert await a.start(session)
+                await cached(b, session)
+                raw = redis.Redis.from_url(url)
+                await raw.swapdb(0, 1)
+                await raw.aclose()
+                if logout == "end":
+                    await a.end(session.key)
+                else:
+                    assert await a.end_by_logout_token(
+                        jti="j", jti_until=NOW + 120, sid="sid-7", sub="user-7", sid_ended_until=NOW + HOUR
+                    )
+                await until(lambda: _is_none(b, session), within=2)
+
+        asyncio.run(main())
+
+
+def test_a_logout_token_naming_only_a_user_whose_index_is_gone_still_reaches_memory(tmp_path, monkeypatch):
+    # The same, for a logout token that names only the user (Back-Channel Logout §2.7).
+    monkeypatch.setattr(redis_records, "MAX_AGE", HOUR, raising=False)
+    with running_redis(tmp_path) as url:
+
+        async def main():
+            async with instances(url) as (a, b):
+                session, other = record(None, "user-8"), record(None, "user-9")
+                assert await a.start(session)
+                assert await a.start(other)
+                await cached(b, session)
+                await cached(b, other)
+                raw = redis.Redis.from_url(url)
+                await raw.swapdb(0, 1)
+                await raw.aclose()
+                assert await a.end_by_logout_token(
+                    jti="j", jti_until=NOW + 120, sid=None, sub="user-8", sid_ended_until=NOW + HOUR
+                )
+                await until(lambda: _is_none(b, session), within=2)
+                reads = count_reads(b)
+                assert await b.get(other.key) == other  # another user's stays in memory
+                assert reads[0] == 0
+
+        asyncio.run(main())
+
+
+def test_an_instance_that_stalled_reads_redis_after_the_stall_not_its_memory(redis_url):
+    # A blocking call (or SIGSTOP) holds the whole event loop: the logout's report waits unread in
+    # the invalidation connection's socket, and the first request after the stall must not be
+    # answered from memory before it is read.
+    async def main():
+        async with instances(redis_url) as (a, b):
+            raw = sync_redis.Redis.from_url(redis_url)  # not asyncio: it works while the loop is stalled
+            for _ in range(3):
+                session = record()
+                assert await a.start(session)
+                await cached(b, session)
+                raw.delete(f"{b.prefix}:session:{session.key}")  # another instance's logout
+                time.sleep(0.15)  # noqa: ASYNC251  # the stall: on purpose, nothing else runs meanwhile
+                assert await b.get(session.key) is None
+            raw.close()
+
+    asyncio.run(main())
+
+
+# ---- Durability: what a crash of Redis keeps -----------------------------------------------------
+
+
+async def _answers(store: Any, key: str) -> bool:
+    try:
+        await store.get(key)
+    except records.StoreUnavailable:
+        return False
+    return True
+
+
+@pytest.mark.parametrize(
+    ("persistence", "kept"),
+    [(DURABLE, True), (PACKAGED_DEFAULTS, False)],
+    ids=["appendonly-yes-appendfsync-always", "packaged-defaults"],
+)
+def test_a_crash_of_redis_forgets_no_logout_only_with_an_append_only_file(tmp_path, caplog, persistence, kept):
+    # As docs/redis.md says to check it: kill -9 redis-server, start it again from its files in the
+    # same folder. The packaged defaults restart from the last snapshot (taken here while the
+    # sessions were live), which is what the store's start-up line warns about.
+    with redis_server(tmp_path, persistence) as server:
+
+        async def main():
+            async with instances(server.url) as (a, b):
+                stolen = record("sid-c", "user-c")  # the cookie copied before Log Out
+                ended = record("sid-d", "user-d")  # a session the tenant's back channel ends
+                late = record("sid-d", "user-d")  # that tenant session's login finishing later
+                assert await a.start(stolen)
+                assert await a.start(ended)
+                await cached(a, stolen)
+                await cached(b, stolen)
+                raw = redis.Redis.from_url(server.url)
+                await raw.save()
+                await raw.aclose()
+                await a.end(stolen.key)
+                logout = dict(jti="j-crash", jti_until=NOW + 120, sid="sid-d", sub="user-d", sid_ended_until=NOW + HOUR)
+                assert await b.end_by_logout_token(**logout)
+
+                server.kill()
+                server.start()
+                for store in (a, b):
+                    await until(partial(_answers, store, stolen.key), within=10)
+
+                found = [await store.get(each.key) for store in (a, b) for each in (stolen, ended)]
+                late_started = await b.start(late)
+                replayed = await a.end_by_logout_token(**logout)
+                if kept:
+                    assert found == [None] * 4
+                    assert late_started is False  # the ended sid is remembered
+                    assert replayed is False  # and the used jti
+                else:
+                    assert found == [stolen, ended] * 2  # logged-out sessions are back
+                    assert late_started is True
+                    assert replayed is True
+
+        asyncio.run(main())
+    warned = [r.getMessage() for r in caplog.records if r.name == "tutorial" and r.levelname == "WARNING"]
+    if kept:
+        assert warned == []
+    else:
+        assert warned and all("keeps no append-only file" in line for line in warned)
+        assert "appendonly yes" in warned[0] and "docs/redis.md" in warned[0]
+
+
+@pytest.mark.parametrize(
+    ("commands", "said"),
+    [
+        (["+@all", "-config"], "keeps no append-only file"),
+        # docs/redis.md's ACL for the store, which allows neither CONFIG nor INFO
+        (["+@read", "+@write", "+@transaction", "+@scripting", "+@pubsub", "+@connection"], "Could not ask"),
+    ],
+    ids=["config-refused", "config-and-info-refused"],
+)
+def test_the_start_up_line_is_one_line_when_a_managed_redis_refuses_config_get(redis_url, caplog, commands, said):
+    name, password = f"limited-{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
+    admin = sync_redis.Redis.from_url(redis_url)
+    admin.acl_setuser(name, enabled=True, passwords=[f"+{password}"], keys=["*"], channels=["*"], commands=commands)
+    try:
+        url = redis_url.replace("redis://", f"redis://{name}:{password}@")
+
+        async def main():
+            async with instances(url, count=1) as (store,):
+                session = record()
+                assert await store.start(session)
+                await cached(store, session)  # the store itself works, its memory too
+                await store.end(session.key)
+                assert await store.get(session.key) is None
+
+        asyncio.run(main())
+    finally:
+        admin.acl_deluser(name)
+        admin.close()
+    lines = [r for r in caplog.records if r.name == "tutorial"]
+    assert len(lines) == 1
+    assert lines[0].levelname == "WARNING" and lines[0].exc_info is None
+    message = lines[0].getMessage()
+    assert said in message and "appendonly yes" in message
+    assert "\n" not in message and password not in message
+
+
+def test_the_start_up_line_says_nothing_alarming_when_redis_keeps_an_append_only_file(tmp_path, caplog):
+    caplog.set_level("INFO", logger="tutorial")
+    with running_redis(tmp_path, ("--appendonly", "yes", "--appendfsync", "everysec")) as url:
+        redis_records.RedisRecords(url)
+    [line] = [r for r in caplog.records if r.name == "tutorial"]
+    assert line.levelname == "INFO" and "appendfsync everysec" in line.getMessage()
