@@ -123,7 +123,8 @@ def check_logout(run: Run, *, copy_stops: bool = False, tenant_logout: bool = Fa
     refused = run.post(browser, "/logout", {"csrf_token": "not-this-browsers"})
     expect(
         refused.status_code == 403 and run.shows_logged_in(browser),
-        "Log Out without this browser's CSRF token should be refused (403) and log nobody out: call check_csrf first",
+        "Log Out without this browser's CSRF token should be refused (403) and log nobody out: "
+        "leave /logout under the factory's CSRF check (shared/csrf.py)",
     )
     answer = run.post(browser, "/logout", {"csrf_token": run.csrf(browser)})
     expect(
@@ -158,7 +159,8 @@ def check_password_login(run: Run) -> None:
     answer = run.post(browser, "/login", {"email": DEMO_EMAIL, "password": DEMO_PASSWORD})
     expect(
         answer.status_code == 403,
-        "a Log In post without the form's CSRF token should be refused: call check_csrf first",
+        "a Log In post without the form's CSRF token should be refused: "
+        "leave /login under the factory's CSRF check (shared/csrf.py)",
     )
     fields = {"csrf_token": token, "email": DEMO_EMAIL, "password": "not-the-password"}
     wrong = run.post(browser, "/login", fields)

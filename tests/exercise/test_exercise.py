@@ -280,13 +280,13 @@ MISTAKES = {
         "verify_id_token(id_token, from_tenant=True)",
         "an id_token with another login's nonce is stored",
     ),
-    "01 logout without the CSRF check": (
+    "01 logout keeps the id_token": (
         "01-Login",
         "app.py",
         "logout",
-        "check_csrf(request, await read_form(request))",
-        "await read_form(request)",
-        "Log Out without this browser's CSRF token should be refused",
+        "    erase_id_token(request, response)\n",
+        "",
+        "after Log Out the cookie still holds the id_token",
     ),
     "02 wrong password not shown": (
         "02-Custom-Login",
