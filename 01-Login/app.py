@@ -1,12 +1,8 @@
 """Step 01 — Login: send the visitor to the tenant's hosted login page and show who came back.
 
-The original tutorial opened Auth0's Lock widget; today that is Universal Login, a page the tenant
-serves. The app never sees a password: it redirects to /authorize, receives a one-time code at
-/callback, trades it for an id_token, verifies it, and keeps it in an HttpOnly cookie.
-
-Two cookies, each with one job: `step01_id_token` holds the id_token (the login), and Starlette's
-signed cookie `step01_signed` (`request.session`) holds the login in progress: state, nonce and the
-PKCE verifier, from /login until /callback.
+/login redirects to /authorize; /callback trades the one-time code for an id_token, verifies it and
+keeps it in the HttpOnly cookie `step01_id_token`. Starlette's signed cookie `step01_signed`
+(`request.session`) holds the login in progress (state, nonce, PKCE verifier) until /callback.
 """
 
 import hmac
@@ -22,9 +18,7 @@ from shared.app import build_app
 from shared.config import Settings, load_settings
 from shared.context import context
 from shared.cookies import ID_TOKEN_MAX_AGE
-from shared.csrf import check_csrf
 from shared.errors import NoLoginInProgress, TenantRefusedLogin
-from shared.forms import read_form
 from shared.pages import render
 from shared.profile import remember_after_login
 from shared.runner import run_step
@@ -79,13 +73,9 @@ async def callback(request: Request) -> Response:
 def store_id_token(request: Request, response: Response, id_token: str) -> None:
     """Keep the id_token in an HttpOnly cookie: unlike `localStorage`, scripts cannot read it."""
     ctx = context(request)
+    name, secure = ctx.cookie(ID_TOKEN_COOKIE), ctx.settings.https  # `__Host-` in front over https
     response.set_cookie(
-        ctx.cookie(ID_TOKEN_COOKIE),  # `__Host-` in front over https
-        id_token,
-        max_age=ID_TOKEN_MAX_AGE,
-        httponly=True,
-        samesite="lax",
-        secure=ctx.settings.https,
+        name, id_token, max_age=ID_TOKEN_MAX_AGE, httponly=True, samesite="lax", secure=secure
     )
 
 
@@ -111,7 +101,7 @@ async def logout(request: Request) -> Response:
     """Forget the id_token in this app. (Step 03 also ends the session at the tenant.)"""
     if request.method == "GET":  # an old link, another site's image: show the button, no more
         return render(request, "logout.html")
-    check_csrf(request, await read_form(request))  # this app's Log Out button, in this browser
+    # A POST gets here only from this app's Log Out button: the factory's CSRF check ran first.
     request.session.clear()  # and the rest of the signed cookie: the next visitor starts afresh
     request.session["logged_out"] = True  # for the page that follows
     response = RedirectResponse("/", status_code=303)

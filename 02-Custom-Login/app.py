@@ -1,14 +1,12 @@
 """Step 02 — Custom Login: the app draws its own form — email and password, Sign Up, Google.
 
-The original tutorial replaced the Lock widget with Auth0.js and a form of its own. Here the form
-posts to the app, and the app calls the tenant's Authentication API on the server (auth0_api.py
-beside this file): the password-realm grant for Log In, /dbconnections/signup and then the same
-grant for Sign Up. The tenant's answer is an id_token, verified and stored exactly as in step 01.
-"Log In with Google" cannot be a password form: it is still a redirect to /authorize, coming back
-through step 01's /callback.
+The form posts to the app, which calls the tenant's Authentication API (auth0_api.py): the
+password-realm grant for Log In, /dbconnections/signup then the same grant for Sign Up. The
+id_token is verified and stored as in step 01; Log In with Google is step 01's redirect.
 
 Cookies: `step02_id_token` holds the id_token; the signed cookie `step02_signed`
-(`request.session`) holds the form's CSRF token and a Google login in progress.
+(`request.session`) holds the form's CSRF token, a Google login in progress, and a failed try's
+error until the form shows it.
 """
 
 import hmac
@@ -25,7 +23,6 @@ from shared.app import build_app
 from shared.config import Settings, load_settings
 from shared.context import context
 from shared.cookies import ID_TOKEN_MAX_AGE
-from shared.csrf import check_csrf
 from shared.errors import NoLoginInProgress, TenantRefusedLogin
 from shared.forms import read_form
 from shared.pages import render
@@ -40,12 +37,11 @@ MAX_EMAIL = 254  # the longest address SMTP can deliver to (RFC 5321)
 MAX_PASSWORD = 128  # longer is no safer, and hashing megabytes is a cheap way to tie up a server
 
 
-def show_form(
-    request: Request, status_code: int = 200, error: AuthApiError | None = None, email: str = ""
-) -> Response:
-    """The login form, with an error above it when the last try failed; never the password."""
-    # The form carries this browser's CSRF token (csrf_token in the template); check_csrf checks it.
-    return render(request, "index.html", status_code, error=error, email=email[:MAX_EMAIL])
+def back_to_the_form(request: Request, error: AuthApiError, email: str) -> Response:
+    """After a failed try, redirect to the form (Post/Redirect/Get): a reload posts nothing."""
+    # The error and the email typed wait in the signed cookie for one showing: not the password.
+    request.session["form_error"] = {"email": email[:MAX_EMAIL], "error": error.to_json()}
+    return RedirectResponse("/", status_code=303)
 
 
 def check_fields(email: str, password: str) -> None:
@@ -58,31 +54,32 @@ def check_fields(email: str, password: str) -> None:
 
 
 async def homepage(request: Request) -> Response:
-    """Show the login form, or the logged-in user's avatar, nickname and a Log Out button."""
+    """Show the login form (with the last try's error, once), or the logged-in user's profile."""
     if request.user:  # the verified id_token's claims, or None
         return render(request, "index.html")
     logged_out = request.session.pop("logged_out", False)  # just after Log Out: say so
+    if failed := request.session.pop("form_error", None):  # popped: a reload shows a clean form
+        error = AuthApiError.from_json(failed["error"])  # its status too: 401, 409, 429 …
+        return render(request, "index.html", error.status, error=error, email=failed["email"])
     return render(request, "index.html", logged_out=logged_out)
 
 
 async def login(request: Request) -> Response:
     """Log in with the form's email and password: the password-realm grant returns an id_token."""
     form = await read_form(request)
-    check_csrf(request, form)  # the post came from this app's form, in this browser
     email = form.get("email", "").strip()
     try:
         check_fields(email, form.get("password", ""))
         tenant = context(request).tenant
         id_token = await login_with_password(tenant, email, form["password"])
     except AuthApiError as error:
-        return show_form(request, error.status, error, email)
+        return back_to_the_form(request, error, email)
     return await start_session(request, id_token)
 
 
 async def signup(request: Request) -> Response:
     """Create the user with the form's email and password, then log them in (signupAndLogin)."""
     form = await read_form(request)
-    check_csrf(request, form)
     email = form.get("email", "").strip()
     try:
         check_fields(email, form.get("password", ""))
@@ -90,7 +87,7 @@ async def signup(request: Request) -> Response:
         await sign_up(tenant, email, form["password"])
         id_token = await login_with_password(tenant, email, form["password"])
     except AuthApiError as error:
-        return show_form(request, error.status, error, email)
+        return back_to_the_form(request, error, email)
     return await start_session(request, id_token)
 
 
@@ -103,8 +100,8 @@ async def start_session(request: Request, id_token: str) -> Response:
     return response
 
 
-async def back_to_the_form(request: Request) -> Response:
-    """A plain GET of /login or /signup (Enter in the address bar after an error): the form."""
+async def to_the_form(request: Request) -> Response:
+    """A plain GET of /login or /signup (an old link, a bookmark): the form is at /."""
     return RedirectResponse("/", status_code=303)
 
 
@@ -147,13 +144,9 @@ async def callback(request: Request) -> Response:
 def store_id_token(request: Request, response: Response, id_token: str) -> None:
     """Keep the id_token in an HttpOnly cookie: unlike `localStorage`, scripts cannot read it."""
     ctx = context(request)
+    name, secure = ctx.cookie(ID_TOKEN_COOKIE), ctx.settings.https  # `__Host-` in front over https
     response.set_cookie(
-        ctx.cookie(ID_TOKEN_COOKIE),  # `__Host-` in front over https
-        id_token,
-        max_age=ID_TOKEN_MAX_AGE,
-        httponly=True,
-        samesite="lax",
-        secure=ctx.settings.https,
+        name, id_token, max_age=ID_TOKEN_MAX_AGE, httponly=True, samesite="lax", secure=secure
     )
 
 
@@ -179,7 +172,7 @@ async def logout(request: Request) -> Response:
     """Forget the id_token in this app. (Step 03 also ends the session at the tenant.)"""
     if request.method == "GET":  # an old link, another site's image: show the button, no more
         return render(request, "logout.html")
-    check_csrf(request, await read_form(request))  # this app's Log Out button, in this browser
+    # A POST gets here only from this app's Log Out button: the factory's CSRF check ran first.
     request.session.clear()  # and the rest of the signed cookie: the next visitor starts afresh
     request.session["logged_out"] = True  # for the page that follows
     response = RedirectResponse("/", status_code=303)
@@ -193,8 +186,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/", homepage),
         Route("/login", login, methods=["POST"]),
         Route("/signup", signup, methods=["POST"]),
-        Route("/login", back_to_the_form),  # after a form error the address bar says /login
-        Route("/signup", back_to_the_form),
+        Route("/login", to_the_form),
+        Route("/signup", to_the_form),
         Route("/login/google", login_with_google),
         Route("/callback", callback),
         Route("/logout", logout, methods=["GET", "POST"]),

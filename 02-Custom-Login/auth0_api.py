@@ -8,15 +8,19 @@ OAuth's `{"error", "error_description"}` from /oauth/token and `{"code", "descri
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import json
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import httpx2
 
 from shared.tenant import SCOPE, Tenant, unavailable
-from shared.upstream import describe
+from shared.upstream import describe, trim
 
 PASSWORD_REALM_GRANT = "http://auth0.com/oauth/grant-type/password-realm"
+# Bytes of JSON an error may take in the signed cookie, which carries it to the form's next page:
+# a browser silently drops a cookie over 4 KB, and the cookie holds the CSRF token and email too.
+MAX_ERROR_JSON = 2048
 
 # What a workshop participant must change in the Auth0 Dashboard when the tenant refuses the app.
 ENABLE_PASSWORD_GRANT = (
@@ -47,6 +51,10 @@ class Rule:
     )  # None: the tenant sent only the policy text, not which rules the password broke
     items: list[Rule] = field(default_factory=list)
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Rule:
+        return cls(str(data["text"]), data["met"], [cls.from_json(item) for item in data["items"]])
+
 
 class AuthApiError(Exception):
     """A login or sign-up that cannot go ahead, in words for the form; `status`: the answer's."""
@@ -65,6 +73,22 @@ class AuthApiError(Exception):
         if self.status == 409:  # the email is taken
             return ("email",)
         return ("password",) if self.rules else ("email", "password")
+
+    def to_json(self) -> dict[str, Any]:
+        """The error as JSON, for the signed cookie to carry to the form's next showing."""
+        kept = {
+            "message": self.message,
+            "status": self.status,
+            "rules": [asdict(r) for r in self.rules],
+        }
+        if len(json.dumps(kept)) > MAX_ERROR_JSON:  # only a tenant that answers at great length
+            kept = {"message": trim(self.message, 100), "status": self.status, "rules": []}
+        return kept
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> AuthApiError:
+        rules = [Rule.from_json(rule) for rule in data["rules"]]
+        return cls(str(data["message"]), status=int(data["status"]), rules=rules)
 
 
 async def login_with_password(tenant: Tenant, email: str, password: str) -> str:

@@ -17,7 +17,9 @@ turn, round after round) so that all sides see the same machine.
 Memory (`rss_growth_mb`): a step's VmRSS before and after --memory-logins full logins plus
 --memory-forged requests that each carry a distinct forged or garbage session cookie; a cache that
 is not bounded shows here. MEMORY_STEPS says which steps: the plain cookie, where a forged cookie
-reaches the token verifier and its caches (which both variants share).
+reaches the token verifier and its caches (which both variants share), once per record store
+(SQLite, and Redis when a redis-server is installed). `rss_per_1000_sessions_mb_<step>`: the growth
+over the logins alone, per 1,000 (each leaves a live session behind).
 
 The logins are real code-flow logins (/login -> /authorize -> /callback -> token exchange ->
 id_token verified -> cookie) by 8 browsers that hold a tenant SSO session, so the tenant skips its
@@ -89,7 +91,8 @@ BASELINES = (QUICKSTART, NAIVE)
 LOGIN_STEP = "cookie"  # the step whose login figures (login_ms_p50, password_login_ms_p50, …) are reported
 # The steps whose memory is measured. The plain cookie: there a forged cookie reaches the token verifier and
 # its caches (the wrapper's signature check refuses it first), and both variants share that verifier.
-# 10,000 logins take ~25 s per step on 2 cores, so one step keeps the whole run within about two minutes.
+# 10,000 logins take ~25 s per step on 2 cores, so one step (once per record store) keeps the whole run
+# within about three minutes.
 MEMORY_STEPS = ("cookie",)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -376,8 +379,9 @@ async def sso_latencies(apps: dict[str, str], rounds: int) -> dict[str, list[flo
 
 async def session_cookie(app: str, name: str) -> str:
     """The Cookie header a logged-in browser sends the app: the session's cookie `name`, and the rest
-    of what the app gave it (step 03's signed cookie with the Log Out button's CSRF token), as a
-    browser would send them back — not the tenant's own cookies (same host, other port)."""
+    of what the app gave it (the wrapper's signed cookie; the plain-cookie variant keeps none once
+    logged in: its Log Out button's CSRF token is derived from the session), as a browser would send
+    them back — not the tenant's own cookies (same host, other port)."""
     async with httpx2.AsyncClient(timeout=10) as client:
         await password_login(client, app)
         assert name in client.cookies, name
@@ -756,17 +760,23 @@ async def revocation_latencies(first: Running, second: Running, trials: int) -> 
 
 
 def measure_memory(running: Running, tenant: Tenant, logins: int, forged: int) -> dict[str, float]:
-    """VmRSS growth over `logins` SSO logins plus `forged` distinct forged cookies."""
+    """VmRSS growth over `logins` SSO logins plus `forged` distinct forged cookies; and the growth
+    over the logins alone per 1,000 of them (each leaves a live session: its record, its verified claims)."""
     name = running.app.name
     before = rss_mb(running.server.proc.pid)
     started = time.perf_counter()
     asyncio.run(many_logins(running.url, count=logins))
+    logged_in = rss_mb(running.server.proc.pid)
     cookies = forged_cookies(running.app.cookie, forged, tenant.issuer, tenant.kid())
     sent = asyncio.run(send_all(running.port, (_get(running.port, cookie) for cookie in cookies)))
     assert sent == forged, (sent, forged)
     after = rss_mb(running.server.proc.pid)
     log(f"memory {name}: {before:.1f} -> {after:.1f} MB in {time.perf_counter() - started:.1f} s")
-    return {f"rss_mb_{name}": round(after, 1), f"rss_growth_mb_{name}": round(after - before, 1)}
+    return {
+        f"rss_mb_{name}": round(after, 1),
+        f"rss_growth_mb_{name}": round(after - before, 1),
+        f"rss_per_1000_sessions_mb_{name}": round((logged_in - before) / max(logins, 1) * 1000, 2),
+    }
 
 
 @contextmanager
@@ -842,9 +852,11 @@ def run(
                     results["revocation_ms"] = round(ms[max(0, int(len(ms) * 0.95) - 1)], 2)
 
                 memory: dict[str, float] = {}
-                for name in MEMORY_STEPS:
+                for name in (*MEMORY_STEPS, *(f"{step}_redis" for step in MEMORY_STEPS if redis_url)):
                     memory.update(measure_memory(running[name], tenant, memory_logins, memory_forged))
-                results["rss_growth_mb"] = max(memory[f"rss_growth_mb_{name}"] for name in MEMORY_STEPS)
+                results["rss_growth_mb"] = max(
+                    value for key, value in memory.items() if key.startswith("rss_growth_mb_")
+                )
                 results.update(memory)
                 results["memory_logins"] = memory_logins
                 results["memory_forged_cookies"] = memory_forged

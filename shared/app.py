@@ -24,6 +24,7 @@ from shared.check_session import CheckSession, CheckSessionMiddleware, EraseIdTo
 from shared.config import Settings
 from shared.context import AppContext
 from shared.cookies import RefuseOversizedCookies, cookie_name
+from shared.csrf import CsrfMiddleware
 from shared.errors import LoginError, TenantUnavailable
 from shared.head import HeadAsGet
 from shared.headers import SecurityHeaders
@@ -48,6 +49,7 @@ def build_app(
     erase_id_token: EraseIdToken,
     oauth: Any,
     any_host: Sequence[str] = (),
+    csrf_exempt: Sequence[str] = (),
     on_shutdown: Sequence[Callable[[], Awaitable[None]]] = (),
     context: Callable[[Settings, str, Jinja2Templates, str, Any], AppContext] = AppContext,
 ) -> Starlette:
@@ -58,6 +60,8 @@ def build_app(
     `signed_cookie` names the step's SessionMiddleware cookie (the login in progress; the wrapper
     variant's id_token): each step has its own, so two steps in one browser never read each other's.
     `any_host`: paths a server calls (step 03's back-channel logout), answered on any host name.
+    `csrf_exempt`: POST paths a server calls, not a browser: every other POST route gets the CSRF
+    checks (origin and token, shared/csrf.py) before it runs.
     `on_shutdown`: what the step closes when the app stops (step 03's session records).
     `context`: makes the app's context from settings, step, templates and signed cookie name: a
     step's subclass of AppContext with what it keeps besides (step 03's records and holder).
@@ -95,6 +99,14 @@ def build_app(
                 session_cookie=signed,
                 same_site="lax",
                 https_only=settings.https,
+            ),
+            Middleware(
+                CsrfMiddleware,
+                base_url=settings.base_url,
+                secret_key=settings.app_secret_key,
+                read_id_token=read_id_token,
+                routes=routes,
+                exempt=csrf_exempt,
             ),
             Middleware(CheckSessionMiddleware, read=read_id_token, check=check_session, erase=erase_id_token),
         ],

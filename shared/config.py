@@ -45,7 +45,7 @@ class Settings:
     state_dir: Path  # git-ignored folder for the dev tenant and generated secrets
     connection: str = "Username-Password-Authentication"
     leeway: int = LEEWAY_SECONDS
-    # Step 03's server-side session records (03-Session-Handling/README.md says why these defaults).
+    # Step 03's server-side session records (03-Session-Handling/GOING-FURTHER.md says why these defaults).
     session_store_url: str | None = None  # redis://host:port/db; None: SQLite in state_dir
     session_idle_timeout: int = 30 * 60  # seconds without a request before a session ends
     session_absolute_timeout: int = 8 * 60 * 60  # seconds after login when it ends regardless

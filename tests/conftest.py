@@ -47,6 +47,8 @@ def running_tenant(state_dir: Path, **options) -> Iterator[RunningTenant]:
     port = free_port()
     # generic=True: an issuer as most OpenID Connect providers write it, with a path and no trailing slash.
     issuer = f"http://localhost:{port}/realms/generic" if options.get("generic") else f"http://localhost:{port}/"
+    # any_app_port: the apps under test run on free ports, which the tutorial's settings do not list.
+    options.setdefault("any_app_port", True)
     tenant = Tenant(issuer, state_dir, testing=True, **options)
     with serve(tenant.app, port):
         yield RunningTenant(tenant, issuer, state_dir)

@@ -10,6 +10,7 @@ from pathlib import Path
 import uvicorn
 
 from . import DEFAULT_PORT, Tenant, banner, default_state_dir
+from .settings import SettingsStore
 
 
 def port_problem(host: str, port: int) -> str | None:
@@ -42,6 +43,11 @@ def main(argv: list[str] | None = None) -> int:
         metavar="EMAIL",
         help="lift the lock-out of EMAIL after too many wrong passwords (a running tenant sees it at once), then exit",
     )
+    parser.add_argument(
+        "--reset-settings",
+        action="store_true",
+        help="restore the tutorial's application settings (the dashboard's URLs, grant types, connections), then exit",
+    )
     args = parser.parse_args(argv)
     if not 0 < args.port < 65536:
         parser.error("--port must be between 1 and 65535")
@@ -49,6 +55,13 @@ def main(argv: list[str] | None = None) -> int:
         # Failed-login counts live in the tenant's SQLite file, so another process can reset them.
         Tenant(f"http://localhost:{args.port}/", args.state_dir or default_state_dir()).unblock_user(args.unblock)
         print(f"dev tenant: {args.unblock} can log in again")
+        return 0
+
+    if args.reset_settings:
+        # A file of its own: the running tenant reads it again when it changes, as after a dashboard save.
+        store = SettingsStore(args.state_dir or default_state_dir())
+        store.reset()
+        print(f"dev tenant: the tutorial's settings are restored in {store.path}")
         return 0
 
     # Check the port before building anything, so a busy port is one clear line, not a traceback.

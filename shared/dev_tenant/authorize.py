@@ -13,6 +13,7 @@ from starlette.routing import Route
 from . import pages
 from .clients import DEFAULT_SCOPE
 from .defaults import DATABASE_CONNECTION, GOOGLE_CONNECTION
+from .enforcement import callback_mismatch, connection_disabled
 from .models import CODE_TTL, SSO_TTL, TRANSACTION_TTL, AuthorizationCode, SsoSession, Transaction, User
 from .params import MAX_PARAM
 
@@ -48,19 +49,12 @@ class Authorize:
         # Without a known client and an allowed redirect_uri there is nowhere safe to send an error:
         # a page, never a redirect (an open redirector otherwise).
         if client is None:
-            return pages.message_page(
-                "Something went wrong",
-                "Unknown client: the client_id is missing or not registered at this tenant.",
-                error="invalid_request",
-            )
+            description = "Unknown client: the client_id is missing or not registered at this tenant."
+            self.tenant.logs.record("f", description, request=request, client_id=client_id)
+            return pages.message_page("Something went wrong", description, error="invalid_request")
         redirect_uri = params.get("redirect_uri", "")
         if not client.allows_callback(redirect_uri):
-            return pages.message_page(
-                "Callback URL mismatch",
-                "The provided redirect_uri is not in the list of allowed callback URLs.",
-                error="Callback URL mismatch",
-                hint="Add the URL to the application's Allowed Callback URLs, or fix the app's redirect_uri.",
-            )
+            return callback_mismatch(self.tenant, request, client_id, redirect_uri)
         state = params.get("state")
         if state is not None and len(state) > MAX_PARAM:  # kept for 30 minutes otherwise: refused, not echoed
             description = f"state is too long (at most {MAX_PARAM} characters)"
@@ -92,6 +86,8 @@ class Authorize:
         connection = (None if self.tenant.generic else params.get("connection")) or DATABASE_CONNECTION
         if connection not in (DATABASE_CONNECTION, GOOGLE_CONNECTION):
             return fail("invalid_request", "the connection was not found")
+        if not client.allows_connection(connection):
+            return connection_disabled(self.tenant, request, client_id, connection, fail)
         prompt = set((params.get("prompt") or "").split())
         tx = Transaction(
             client_id=client_id,
@@ -110,9 +106,18 @@ class Authorize:
             session = None  # the app asked for another connection: that needs a new login
         if "none" in prompt:
             if session is None:
+                self.tenant.logs.record("fsa", "Login required", request=request, client_id=client_id)
                 return fail("login_required", "Login required")
+            self.tenant.logs.record("ssa", "", request=request, client_id=client_id, user=session.user)
             return self.issue_code(tx, session)
         if session is not None and "login" not in prompt:
+            self.tenant.logs.record(
+                "s",
+                "Logged in with the tenant's session (no password asked)",
+                request=request,
+                client_id=client_id,
+                user=session.user,
+            )
             return self.issue_code(tx, session)
 
         # The transaction is bound to this browser: a login form posted from another one is refused.

@@ -39,6 +39,7 @@ from urllib.parse import urlsplit
 import httpx2
 
 from .clients import Client
+from .flow_log import log_delivery, log_not_configured
 from .hosts import is_loopback_host
 from .models import ExpiringStore, SsoSession
 
@@ -196,6 +197,8 @@ class BackchannelLogout:
             url = client.backchannel_target(origin) if client is not None else None
             if client is not None and url:
                 targets[(client_id, url)] = client
+            elif client is not None:  # e.g. its URI removed on the dashboard: the app is not told, and the log says so
+                log_not_configured(self.tenant, client_id, origin, session.user.user_id)
         if not targets:
             return []
         loop = asyncio.get_running_loop()
@@ -274,6 +277,7 @@ class BackchannelLogout:
                 first.set_result(SentLogoutToken(client.client_id, url, session.sid, token, None, "not sent"))
 
     def _record(self, first: asyncio.Future[SentLogoutToken], sent: SentLogoutToken) -> None:
+        log_delivery(self.tenant, sent)
         if not first.done():
             first.set_result(sent)
         if self.tenant.sent_logout_tokens is not None:

@@ -15,6 +15,7 @@ def details(issuer: str, state_dir: Path) -> list[str]:
     """The lines a learner needs to log in, the same whether this process runs the tenant or reuses one."""
     return [
         f"  issuer:    {issuer}",
+        f"  dashboard: {issuer}dashboard  (Applications → Settings, Monitoring → Logs)",
         f"  client_id: {DEV_CLIENT_ID}",
         f"  demo user: {DEMO_EMAIL}",
         f"  password:  {DEMO_PASSWORD}",
@@ -24,4 +25,7 @@ def details(issuer: str, state_dir: Path) -> list[str]:
 
 def banner(tenant: Tenant) -> str:
     """Where the tenant is and how to log in."""
-    return "\n".join(["Dev tenant (local stand-in for Auth0) is running", *details(tenant.issuer, tenant.state_dir)])
+    lines = ["Dev tenant (local stand-in for Auth0) is running", *details(tenant.issuer, tenant.state_dir)]
+    if tenant.settings.problem:  # a damaged settings.json: said at start, in one line, never a traceback
+        lines.append(f"  settings:  {tenant.settings.problem}")
+    return "\n".join(lines)

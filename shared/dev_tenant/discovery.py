@@ -110,9 +110,10 @@ class Discovery:
         )
 
     async def home(self, request: Request) -> Response:
-        return pages.message_page(
-            "Local dev tenant",
-            f"This is the local stand-in for an Auth0 tenant. Issuer: {self.tenant.issuer}",
-            hint=f"Demo user: {DEMO_EMAIL} / {DEMO_PASSWORD}",
-            status_code=200,
+        return pages.render(
+            "home.html",
+            issuer=self.tenant.issuer,
+            dashboard_url=self.tenant.dashboard_url,
+            demo_email=DEMO_EMAIL,
+            demo_password=DEMO_PASSWORD,
         )

@@ -122,14 +122,28 @@ class HostedPages:
             "rules": [],
         }
 
-    async def _log_in(self, page: PageRequest, user: User) -> Response:
+    async def _log_in(self, request: Request, page: PageRequest, user: User) -> Response:
         assert page.tx is not None
         try:
             response = self.tenant.authorize.log_in(page.tx_id, user)
         except LookupError:
             return pages.expired_page(page.tx.redirect_uri)
         await self.tenant.authorize.end_replaced(page.replaces)
+        self.tenant.logs.record("s", "", request=request, client_id=page.tx.client_id, user=user)
         return response
+
+    def _failed(self, request: Request, page: PageRequest, event: str, description: str, email: str) -> None:
+        """A refused login or sign-up, in the logs (never the password typed)."""
+        assert page.tx is not None
+        shown = normalise_email(email) if valid_email(email) else ""
+        self.tenant.logs.record(
+            event,
+            description,
+            request=request,
+            client_id=page.tx.client_id,
+            user_name=shown,
+            connection=DATABASE_CONNECTION,
+        )
 
     async def login(self, request: Request) -> Response:
         """The hosted login form (Lock / Universal Login stand-in): email and password."""
@@ -149,14 +163,18 @@ class HostedPages:
         outcome, user = await run_in_threadpool(self.tenant.users.authenticate, DATABASE_CONNECTION, email, password)
         if outcome == "blocked":
             context["error"] = blocked_description(self.tenant.unblock_command(email))
+            self._failed(request, page, "limit_wc", context["error"], email)
             return pages.render("login.html", 429, **context)
         if outcome == "busy":
             context["error"] = BUSY
+            self._failed(request, page, "f", BUSY, email)
             return pages.render("login.html", 429, **context)
         if outcome != "ok" or user is None:
             context["error"] = WRONG_PASSWORD
+            known = await run_in_threadpool(self.tenant.users.get, DATABASE_CONNECTION, email)
+            self._failed(request, page, "fp" if known else "fu", WRONG_PASSWORD, email)
             return pages.render("login.html", 403, **context)
-        return await self._log_in(page, user)
+        return await self._log_in(request, page, user)
 
     async def signup(self, request: Request) -> Response:
         """The hosted sign-up form; a new user is logged in at once, as on Auth0."""
@@ -172,20 +190,24 @@ class HostedPages:
         if not valid_email(email) or not password:
             context["error"] = "Enter a valid email address and a password."
             context["invalid"] = ("email",) * (not valid_email(email)) + ("password",) * (not password)
+            self._failed(request, page, "fs", context["error"], email)
             return pages.render("signup.html", 400, **context)
         ok, policy = password_rules(password)
         if not ok:
             context["error"] = "That password is too weak. A password needs:"
             context["rules"] = rule_lines(policy["rules"])
             context["invalid"] = ("password",)
+            self._failed(request, page, "fs", "Password is too weak", email)
             return pages.render("signup.html", 400, **context)
         try:
             user = await run_in_threadpool(self.tenant.users.create, DATABASE_CONNECTION, email, password)
         except UserExists:
             context["error"] = "The user already exists."
             context["invalid"] = ("email",)
+            self._failed(request, page, "fs", context["error"], email)
             return pages.render("signup.html", 400, **context)
-        return await self._log_in(page, user)
+        self.tenant.logs.record("ss", "", request=request, client_id=page.tx.client_id, user=user)
+        return await self._log_in(request, page, user)
 
     async def google(self, request: Request) -> Response:
         """A simulated Google account chooser: no Google account is contacted (workshops run offline)."""
@@ -210,7 +232,7 @@ class HostedPages:
         user = await run_in_threadpool(
             self.tenant.users.upsert_social, GOOGLE_CONNECTION, f"{GOOGLE_CONNECTION}|{digits}", email, name
         )
-        return await self._log_in(page, user)
+        return await self._log_in(request, page, user)
 
     async def cancel(self, request: Request) -> Response:
         """Back to the app with error=access_denied, as when a user closes Auth0's login page."""

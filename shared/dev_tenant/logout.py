@@ -12,24 +12,13 @@ from starlette.routing import Route
 
 from . import pages
 from .authorize import SESSION_COOKIE, redirect_to_client
+from .enforcement import logged_out, logout_refused
 from .errors import OAuthError
 from .logout_confirmation import CARRIED, CONFIRM_PATH, LogoutConfirmation, declined, expired
 from .params import read_params
 
 if TYPE_CHECKING:
     from .tenant import Tenant
-
-HINT = "Add the URL to the application's Allowed Logout URLs, and pass its client_id."
-
-
-def not_allowed(parameter: str, url: str) -> Response:
-    """Auth0's page for a return URL outside Allowed Logout URLs: never an open redirect."""
-    return pages.message_page(
-        "Oops!, something went wrong",
-        f'The {parameter} "{url}" is not defined as a valid URL in "Allowed Logout URLs".',
-        error="invalid_request",
-        hint=HINT,
-    )
 
 
 class Logout:
@@ -48,7 +37,14 @@ class Logout:
         ]
 
     async def _end_session(
-        self, request: Request, target: Response, params: Mapping[str, Any], *, confirmed: bool = False
+        self,
+        request: Request,
+        target: Response,
+        params: Mapping[str, Any],
+        *,
+        confirmed: bool = False,
+        client_id: str | None = None,
+        refused: bool = False,
     ) -> Response:
         sid = request.cookies.get(SESSION_COOKIE)
         live = self.tenant.sessions.get(sid) if sid else None
@@ -57,6 +53,8 @@ class Logout:
             if instead is not None:
                 return instead
         ended = self.tenant.sessions.pop(sid) if sid else None
+        if not refused:  # a refused return URL is logged as the failed logout it is (enforcement.py)
+            logged_out(self.tenant, request, ended, client_id)
         if ended is not None:  # the apps holding it hear about it before the browser goes back to one of them
             await self.tenant.backchannel.session_ended(ended)
         target.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax")
@@ -67,14 +65,18 @@ class Logout:
 
     async def _v2(self, request: Request, params: Mapping[str, Any], *, confirmed: bool = False) -> Response:
         return_to = params.get("returnTo")
+        client_id = params.get("client_id", "")
         if not return_to:
-            return await self._end_session(request, pages.logged_out_page(), params, confirmed=confirmed)
-        client = self.tenant.clients.get(params.get("client_id", ""))
+            page = pages.logged_out_page()
+            return await self._end_session(request, page, params, confirmed=confirmed, client_id=client_id)
+        client = self.tenant.clients.get(client_id)
         if client is None or not client.allows_logout(return_to):
-            refusal = not_allowed('"returnTo" querystring parameter', return_to)
-            return await self._end_session(request, refusal, params, confirmed=confirmed)
+            refusal = logout_refused(self.tenant, request, client_id, '"returnTo" querystring parameter', return_to)
+            return await self._end_session(
+                request, refusal, params, confirmed=confirmed, client_id=client_id, refused=True
+            )
         back = RedirectResponse(return_to, status_code=302)
-        return await self._end_session(request, back, params, confirmed=confirmed)
+        return await self._end_session(request, back, params, confirmed=confirmed, client_id=client_id)
 
     async def logout_oidc(self, request: Request) -> Response:
         params: dict[str, Any] = dict(request.query_params)
@@ -89,17 +91,20 @@ class Logout:
 
     async def _oidc(self, request: Request, params: Mapping[str, Any], *, confirmed: bool = False) -> Response:
         target = params.get("post_logout_redirect_uri")
-        if not target:
-            return await self._end_session(request, pages.logged_out_page(), params, confirmed=confirmed)
         client_id = params.get("client_id") or self._client_from_hint(params.get("id_token_hint"))
+        if not target:
+            page = pages.logged_out_page()
+            return await self._end_session(request, page, params, confirmed=confirmed, client_id=client_id)
         client = self.tenant.clients.get(client_id or "")
         if client is None or not client.allows_logout(target):
-            refusal = not_allowed('"post_logout_redirect_uri" parameter', target)
-            return await self._end_session(request, refusal, params, confirmed=confirmed)
+            refusal = logout_refused(self.tenant, request, client_id, '"post_logout_redirect_uri" parameter', target)
+            return await self._end_session(
+                request, refusal, params, confirmed=confirmed, client_id=client_id, refused=True
+            )
         # Back to exactly the registered URL: no empty "?" when there is no state to carry.
         state = params.get("state")
         back = redirect_to_client(target, {"state": state}) if state else RedirectResponse(target, status_code=302)
-        return await self._end_session(request, back, params, confirmed=confirmed)
+        return await self._end_session(request, back, params, confirmed=confirmed, client_id=client_id)
 
     async def confirm(self, request: Request) -> Response:
         """The answer to the tenant's "Log out?" page: the logout it asked about, or nothing ended."""

@@ -25,7 +25,18 @@ EVERY_ANSWER = {
 }
 HTML_ANSWER = {"Content-Security-Policy": PAGE_CSP, "X-Frame-Options": "DENY"}
 # Answers that carry tokens, a profile, or a login in progress: never kept by a browser or a proxy.
-NO_STORE_PATHS = ("/oauth/token", "/userinfo", "/authorize", "/u/", "/dbconnections/", "/v2/logout", "/oidc/logout")
+# The dashboard too: it shows the client secret.
+NO_STORE_PATHS = (
+    "/oauth/token",
+    "/userinfo",
+    "/authorize",
+    "/u/",
+    "/dbconnections/",
+    "/v2/logout",
+    "/oidc/logout",
+    "/dashboard",
+    "/dashboard/",
+)
 
 
 def _no_store(path: str) -> bool:

@@ -10,6 +10,7 @@ assembles the endpoint families, one module each:
     userinfo_signup.py  /userinfo, /dbconnections/signup
     logout.py           /v2/logout, /oidc/logout
     backchannel.py      who holds each SSO session; Back-Channel Logout tokens when it ends
+    dashboard.py        /dashboard: the dev client's settings (settings.py) and the logs (logs.py)
     faults.py           deliberate misbehaviour and /test/… (testing=True only)
 
 and, in front of all of them, security_headers.py (the headers on every answer) and state_guard.py (a
@@ -35,8 +36,16 @@ from starlette.routing import Route
 
 from .authorize import Authorize
 from .backchannel import BackchannelLogout, SentLogoutToken
-from .clients import DEFAULT_GRANTS, PASSWORD_REALM_GRANT, Client, dev_client
-from .defaults import DATABASE_CONNECTION, DEFAULT_PORT, DEMO_EMAIL, DEMO_PASSWORD, default_state_dir
+from .clients import DEFAULT_GRANTS, PASSWORD_REALM_GRANT, Client, Clients
+from .dashboard import Dashboard
+from .defaults import (
+    DATABASE_CONNECTION,
+    DEFAULT_PORT,
+    DEMO_EMAIL,
+    DEMO_PASSWORD,
+    default_state_dir,
+    dev_client_secret,
+)
 from .discovery import Discovery
 from .faults import BrokenAnswers, Faults, FaultsApi
 from .grants.authorization_code import exchange_code
@@ -44,10 +53,12 @@ from .hosted_pages import HostedPages
 from .hosts import only_own_hosts
 from .keys import KeyStore
 from .logout import Logout
+from .logs import TenantLog
 from .models import MAX_TRANSACTIONS, AccessToken, AuthorizationCode, ExpiringStore, SsoSession, Transaction, User
 from .pages import EXCEPTION_HANDLERS
 from .params import Params, normalise_email
 from .security_headers import SecurityHeaders
+from .settings import SettingsStore
 from .signing import sign_id_token, sign_logout_token
 from .state_guard import StateGuard
 from .token_endpoint import TokenEndpoint
@@ -74,6 +85,7 @@ class Tenant:
         advertise_end_session: bool = True,
         generic: bool = False,
         sweep_every: float = SWEEP_EVERY,
+        any_app_port: bool = False,
     ) -> None:
         # sweep_every: seconds between the running tenant's looks for expired SSO sessions, whose apps then
         # get logout tokens (tests make it small and move `clock` on instead of waiting days).
@@ -81,6 +93,8 @@ class Tenant:
         # given (no trailing slash, a path: Keycloak's /realms/NAME), discovery under that path, no
         # /v2/logout, no password grants, no /dbconnections/signup, and id_tokens carrying only `sub`
         # (the profile is in /userinfo). The endpoints stay at the host's root: the document names them.
+        # any_app_port=True: the dev client's loopback URLs match on any port (clients.py), for tests and
+        # graders that serve apps on free ports; a learner's tenant enforces the dashboard's URLs exactly.
         self.generic = generic
         if generic:
             self.issuer = issuer
@@ -99,8 +113,11 @@ class Tenant:
         self.sent_logout_tokens: list[SentLogoutToken] | None = [] if testing else None
         self.keys = KeyStore(self.state_dir)
         self.users = UserStore(self.state_dir, self.base_url)
-        self.clients: dict[str, Client] = {}
         self.clock: Callable[[], float] = time.time  # tests may replace it to move time forward
+        self.settings = SettingsStore(self.state_dir)
+        secret = dev_client_secret(self.state_dir)
+        self.clients = Clients(self.settings, lambda: secret, any_port=any_app_port)
+        self.logs = TenantLog(self.state_dir, urlsplit(self.base_url).netloc, self.now, self._client_name)
         # Login transactions, SSO sessions, codes and access tokens live in memory only.
         self.transactions: ExpiringStore[Transaction] = ExpiringStore(self.now, MAX_TRANSACTIONS)
         # An SSO session that expires is ended like a logged-out one: its holders get logout tokens.
@@ -110,7 +127,6 @@ class Tenant:
         self.access_tokens: ExpiringStore[AccessToken] = ExpiringStore(self.now)
         self.backchannel = BackchannelLogout(self)
 
-        self.register_client(dev_client(self.state_dir))
         if self.users.get(DATABASE_CONNECTION, DEMO_EMAIL) is None:
             try:
                 self.create_user(DEMO_EMAIL, DEMO_PASSWORD, nickname="demo", name="Demo User")
@@ -125,6 +141,7 @@ class Tenant:
             *TokenEndpoint(self).routes(),
             *UserinfoAndSignup(self).routes(),
             *Logout(self).routes(),
+            *Dashboard(self).routes(),
         ]
         if generic:  # Auth0's own endpoints: a generic provider has none of them
             routes = [route for route in routes if route.path not in AUTH0_ONLY_PATHS]
@@ -168,6 +185,14 @@ class Tenant:
 
     def _session_expired(self, sid: str, session: SsoSession) -> None:
         self.backchannel.session_expired(session)
+
+    def _client_name(self, client_id: str) -> str:
+        client = self.clients.get(client_id)
+        return client.name if client is not None else ""
+
+    @property
+    def dashboard_url(self) -> str:
+        return f"{self.base_url}dashboard"
 
     def session_alive(self, sid: str) -> bool:
         """Whether the SSO session `sid` still runs (not logged out of, not expired)."""

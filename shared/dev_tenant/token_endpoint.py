@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -10,9 +10,12 @@ from starlette.routing import Route
 
 from .authenticate_client import authenticate_client
 from .clients import DEFAULT_GRANTS
+from .defaults import DATABASE_CONNECTION
+from .enforcement import password_connection_disabled
 from .errors import OAuthError
+from .flow_log import exchange_facts, log_exchange
 from .grants.password import password_grant
-from .params import param, read_params
+from .params import Params, param, read_params
 
 if TYPE_CHECKING:
     from .tenant import Tenant
@@ -26,13 +29,19 @@ class TokenEndpoint:
         return [Route("/oauth/token", self.token, methods=["POST"])]
 
     async def token(self, request: Request) -> Response:
+        body: Params = {}
+        facts: dict[str, Any] = {}
         try:
-            return await self._token(request)
+            body = await read_params(request)
+            facts = exchange_facts(self.tenant, body)  # before the code is used up
+            response = await self._token(request, body)
         except OAuthError as exc:
+            log_exchange(self.tenant, request, body, exc, facts)
             return exc.response()
+        log_exchange(self.tenant, request, body, None, facts)
+        return response
 
-    async def _token(self, request: Request) -> Response:
-        body = await read_params(request)
+    async def _token(self, request: Request, body: Params) -> Response:
         client = authenticate_client(request, body, self.tenant.clients)
         grant = param(body, "grant_type")
         if not grant:
@@ -41,6 +50,8 @@ class TokenEndpoint:
             raise OAuthError(400, "unsupported_grant_type", f"Unsupported grant type: {grant}")
         if grant not in client.grant_types:
             raise OAuthError(403, "unauthorized_client", f"Grant type '{grant}' not allowed for the client.")
+        if grant != "authorization_code":
+            password_connection_disabled(client.connections, param(body, "realm") or DATABASE_CONNECTION)
         if grant == "authorization_code":
             # Through the façade, so that tests/security can watch every code exchanged.
             return self.tenant._code_grant(client, body)

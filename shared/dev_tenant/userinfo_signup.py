@@ -10,7 +10,9 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from .defaults import DATABASE_CONNECTION
+from .enforcement import CONNECTION_DISABLED
 from .errors import OAuthError, api_error
+from .flow_log import log_signup
 from .params import Params, param, read_params, valid_email
 from .users import POLICY_TEXT, UserExists, password_rules
 
@@ -50,11 +52,14 @@ class UserinfoAndSignup:
 
     async def signup(self, request: Request) -> Response:
         """Create a database user; Auth0's answer (no tokens: the app logs the user in next)."""
+        body: Params = {}
         try:
             body = await read_params(request)
-            return await self._signup(body)
+            response = await self._signup(body)
         except OAuthError as exc:  # a body that is not JSON or a form, or a field that is not a string
-            return api_error("invalid_body", exc.description, status=exc.status)
+            response = api_error("invalid_body", exc.description, status=exc.status)
+        log_signup(self.tenant, request, body, response)
+        return response
 
     async def _signup(self, body: Params) -> Response:
         client_id = param(body, "client_id")
@@ -65,6 +70,8 @@ class UserinfoAndSignup:
             return api_error("invalid_request", "Missing connection")
         if connection != DATABASE_CONNECTION:
             return api_error("invalid_connection", "Connection does not exist")
+        if not self.tenant.clients[client_id].allows_connection(connection):
+            return api_error("invalid_connection", CONNECTION_DISABLED)
         email = param(body, "email")
         password = param(body, "password")
         if not email:

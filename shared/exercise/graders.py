@@ -155,7 +155,8 @@ def grade_logout(run: Run, *, copy_stops: bool = False, tenant_logout: bool = Fa
     refused = run.post(browser, "/logout", {"csrf_token": "not-this-browsers"})
     expect(
         refused.status_code == 403 and run.shows_logged_in(browser),
-        "Log Out without this browser's CSRF token should be refused (403) and log nobody out: call check_csrf first",
+        "Log Out without this browser's CSRF token should be refused (403) and log nobody out: "
+        "leave /logout under the factory's CSRF check (shared/csrf.py)",
     )
     token = run.csrf(browser)
     run.set_session(browser, {**run.session(browser), "planted": "before Log Out"})
@@ -202,14 +203,21 @@ def grade_password_login(run: Run) -> None:
     answer = run.post(browser, "/login", {"email": DEMO_EMAIL, "password": DEMO_PASSWORD})
     expect(
         answer.status_code == 403,
-        "a Log In post without the form's CSRF token should be refused: call check_csrf first",
+        "a Log In post without the form's CSRF token should be refused: "
+        "leave /login under the factory's CSRF check (shared/csrf.py)",
     )
     fields = {"csrf_token": token, "email": DEMO_EMAIL, "password": "not-the-password"}
     wrong = run.post(browser, "/login", fields)
     expect(
-        400 <= wrong.status_code < 500 and "Wrong email or password" in wrong.text,
+        wrong.status_code == 303 and wrong.headers.get("location") == "/",
+        "a wrong password should send the browser back to the form (back_to_the_form), so that a "
+        f"reload does not post the password again (it answered {wrong.status_code})",
+    )
+    form = run.page(browser)
+    expect(
+        400 <= form.status_code < 500 and "Wrong email or password" in form.text,
         "a wrong password should show the form again with the tenant's error "
-        f"(show_form with the AuthApiError; it answered {wrong.status_code})",
+        f"(back_to_the_form with the AuthApiError; the form answered {form.status_code})",
     )
     expect(not run.shows_logged_in(browser), "a wrong password logged you in")
     right = run.post(browser, "/login", {**fields, "password": DEMO_PASSWORD})
@@ -236,10 +244,11 @@ def grade_signup(run: Run) -> None:
     other = run.browser()
     fields = {**fields, "csrf_token": run.csrf(other, "/"), "email": DEMO_EMAIL}
     taken = run.post(other, "/signup", fields)
+    form = run.page(other)
     expect(
-        400 <= taken.status_code < 500 and not run.shows_logged_in(other),
+        taken.status_code == 303 and 400 <= form.status_code < 500 and "already exists" in form.text,
         "Sign Up with an email that already has a user should show the form with the error "
-        f"(it answered {taken.status_code})",
+        f"(back_to_the_form; it answered {taken.status_code}, then the form {form.status_code})",
     )
 
 

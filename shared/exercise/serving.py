@@ -103,7 +103,8 @@ def running_tenant() -> Iterator[Grader]:
     with tempfile.TemporaryDirectory(prefix="exercise-check-") as folder, quiet_logs() as errors:
         port = free_port()
         issuer = f"http://localhost:{port}/"
-        tenant = Tenant(issuer, Path(folder) / "tenant", testing=True)
+        # any_app_port: the graded copy runs on a free port, which the tutorial's settings do not list.
+        tenant = Tenant(issuer, Path(folder) / "tenant", testing=True, any_app_port=True)
         with serve(tenant.app, port):
             yield Grader(tenant, issuer, Path(folder), errors)
 

@@ -102,6 +102,9 @@ TENANT_PAGES: dict[str, Callable[[Any, str, Any], None]] = {
         )
     ),
     "home page": lambda page, app, tenant: page.goto(tenant_url(tenant, "/")),
+    "dashboard": lambda page, app, tenant: page.goto(tenant_url(tenant, "/dashboard")),
+    "dashboard logs": lambda page, app, tenant: page.goto(tenant_url(tenant, "/dashboard/logs")),
+    "unknown log event": lambda page, app, tenant: page.goto(tenant_url(tenant, "/dashboard/logs/1")),
     "404": lambda page, app, tenant: page.goto(tenant_url(tenant, "/no-such-page")),
     "405": lambda page, app, tenant: page.goto(tenant_url(tenant, "/u/cancel")),
 }

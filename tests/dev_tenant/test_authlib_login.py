@@ -16,7 +16,7 @@ def test_authlib_authorization_code_login_with_pkce_yields_a_verifiable_id_token
     port = free_port()
     issuer = f"http://127.0.0.1:{port}/"
     tenant = Tenant(issuer, state_dir)
-    callback = "http://127.0.0.1:3000/callback"
+    callback = "http://localhost:3000/callback"  # in the tutorial's Allowed Callback URLs
     with serve(tenant.app, port), httpx2.Client(follow_redirects=False, timeout=10) as browser:
         config = browser.get(f"{issuer}.well-known/openid-configuration").json()
         rp = OAuth2Client(

@@ -60,9 +60,11 @@ def test_callback_url_mismatch_is_an_error_page_never_a_redirect(client):
         assert "Callback URL mismatch" in response.text
 
 
-def test_dev_client_accepts_any_loopback_port(client):
-    for url in ["http://localhost:3000/callback", "http://127.0.0.1:3001/callback", "http://localhost:55555/callback"]:
+def test_dev_client_accepts_the_tutorials_callback_urls_and_no_other_port(client):
+    for url in ["http://localhost:3000/callback", "http://localhost:3001/callback"]:
         assert client.get("/authorize", params=authorize_params(redirect_uri=url)).status_code == 302
+    for url in ["http://127.0.0.1:3001/callback", "http://localhost:55555/callback"]:
+        assert client.get("/authorize", params=authorize_params(redirect_uri=url)).status_code == 400
 
 
 def test_registered_client_callbacks_are_exact_and_have_no_wildcards(tenant, client):

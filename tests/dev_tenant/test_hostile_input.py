@@ -40,6 +40,11 @@ ROUTES = [
     ("GET", "/v2/logout"),
     ("GET", "/oidc/logout"),
     ("POST", "/oidc/logout"),
+    ("GET", "/dashboard"),
+    ("POST", "/dashboard"),
+    ("POST", "/dashboard/reset"),
+    ("GET", "/dashboard/logs"),
+    ("GET", "/dashboard/logs/1"),
 ]
 
 FUZZ = settings(
@@ -51,6 +56,7 @@ FUZZ = settings(
 )
 
 SECRET, TX, CSRF = "<client secret>", "<live transaction>", "<its csrf token>"
+DASHBOARD_TOKEN = "<the dashboard's form token>"
 NAMES = st.sampled_from(
     [
         "client_id",
@@ -77,6 +83,14 @@ NAMES = st.sampled_from(
         "returnTo",
         "post_logout_redirect_uri",
         "id_token_hint",
+        "csrf_token",
+        "callbacks",
+        "allowed_logout_urls",
+        "backchannel_logout_urls",
+        "grant_types",
+        "enabled_connections",
+        "type",
+        "user",
     ]
 ) | st.text(max_size=12)
 STRINGS = st.text(max_size=60) | st.sampled_from(
@@ -86,6 +100,7 @@ STRINGS = st.text(max_size=60) | st.sampled_from(
         SECRET,
         TX,
         CSRF,
+        DASHBOARD_TOKEN,
         DEMO_EMAIL,
         DATABASE_CONNECTION,
         "password",
@@ -93,6 +108,8 @@ STRINGS = st.text(max_size=60) | st.sampled_from(
         "http://auth0.com/oauth/grant-type/password-realm",
         "code",
         "http://localhost:3000/callback",
+        "http://localhost:3000/callback, localhost:*/x\n#frag",
+        "google-oauth2",
         "none",
         "S256",
         "\x00",
@@ -130,6 +147,8 @@ VALID = {
     "username": "fuzz@example.com",
     "email": "fuzz@example.com",
     "password": "Fuzz-Passw0rd",
+    "csrf_token": DASHBOARD_TOKEN,
+    "callbacks": "http://localhost:3000/callback",
 }
 NESTED = b'{"client_id": ' + b"[" * 20_000 + b"]" * 20_000 + b"}"
 BODIES = st.one_of(
@@ -160,7 +179,7 @@ def live(tmp_path_factory, template_state):
     shutil.copytree(template_state, state_dir)
     tenant = Tenant(ISSUER, state_dir, testing=True)
     with TestClient(tenant.app, raise_server_exceptions=False, follow_redirects=False) as client:
-        yield client, dev_client_secret(state_dir)
+        yield client, dev_client_secret(state_dir), tenant
 
 
 def substitute(value: object, live_values: dict[str, str]) -> object:
@@ -195,8 +214,11 @@ def encode(kind: str, payload: object, content_type: str | None) -> tuple[bytes,
 @FUZZ
 @given(query=PAIRS, body=BODIES, content_type=CONTENT_TYPES, headers=HEADERS)
 def test_hostile_input_never_gets_a_5xx(live, method, path, query, body, content_type, headers):
-    client, secret = live
+    client, secret, tenant = live
     live_values = {SECRET: secret}
+    if DASHBOARD_TOKEN in repr((query, body)):
+        page = client.get("/dashboard").text
+        live_values[DASHBOARD_TOKEN] = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
     if TX in repr((query, body)) or CSRF in repr((query, body)):
         start = client.get("/authorize", params=authorize_params())
         fields = form_fields(client.get(start.headers["location"]).text)
@@ -215,3 +237,5 @@ def test_hostile_input_never_gets_a_5xx(live, method, path, query, body, content
         response = client.post(url, content=raw, headers=sent_headers)
     assert response.status_code < 500, (response.status_code, response.text[:500])
     assert client.get("/.well-known/openid-configuration").status_code == 200
+    assert client.get("/dashboard").status_code == 200 and client.get("/dashboard/logs").status_code == 200
+    tenant.settings.reset()  # a fuzzed save must not change what the next example meets

@@ -20,6 +20,13 @@ from .test_faults import parts
 SESSION_COOKIE = "devtenant_session"
 
 
+@pytest.fixture
+def tenant(state_dir) -> Tenant:
+    """The attacker's ports and the receivers are not in the tutorial's Allowed Callback URLs, which
+    would refuse them at /authorize before the defences tested here are reached (test_dashboard.py)."""
+    return Tenant(ISSUER, state_dir, testing=True, any_app_port=True)
+
+
 def attackers_images(client, count: int) -> None:
     """What `count` <img src=/authorize…> tags on another port make the victim's browser ask for:
     codes sent to ports the attacker listens on, never redeemed (it has no client secret)."""
@@ -148,7 +155,7 @@ def test_oidc_logout_naming_the_browsers_session_logs_out_at_once(client, tenant
 
 
 def test_an_id_token_of_another_browsers_session_is_no_proof(state_dir, secret):
-    tenant = Tenant(ISSUER, state_dir, testing=True)
+    tenant = Tenant(ISSUER, state_dir, testing=True, any_app_port=True)
     with TestClient(tenant.app, follow_redirects=False) as alice, TestClient(tenant.app, follow_redirects=False) as bob:
         a, _ = logged_in(alice, secret)
         _, bobs_token = logged_in(bob, secret)

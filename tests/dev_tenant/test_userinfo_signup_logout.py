@@ -176,7 +176,7 @@ def test_v2_logout_refuses_urls_not_allowed(client, tenant):
         assert "Allowed Logout URLs" in response.text
     ok = client.get("/v2/logout", params={"returnTo": "http://app.test", "client_id": "other-app"})
     assert ok.status_code == 302
-    slash = client.get("/v2/logout", params={"returnTo": "http://127.0.0.1:3000/", "client_id": DEV_CLIENT_ID})
+    slash = client.get("/v2/logout", params={"returnTo": "http://localhost:3000/", "client_id": DEV_CLIENT_ID})
     assert slash.status_code == 302
 
 

@@ -3,15 +3,28 @@
 from __future__ import annotations
 
 import difflib
+import re
 from pathlib import Path
 
 import pytest
 
-from tests.support.listings import ListingError, find_listings, listing_source
+from tests.support.listings import (
+    ListingError,
+    elision_problem,
+    find_listings,
+    function_source,
+    is_elided,
+    listing_source,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
+# The root README, each step's README and its other pages (step 03's GOING-FURTHER.md).
 READMES = sorted(
-    [ROOT / "README.md", *(path for path in ROOT.glob("*/README.md") if not path.parent.name.startswith("."))]
+    [
+        ROOT / "README.md",
+        *(path for path in ROOT.glob("*/README.md") if not path.parent.name.startswith(".")),
+        *(path for path in ROOT.glob("0*-*/*.md") if path.name != "README.md"),
+    ]
 )
 
 
@@ -27,6 +40,10 @@ def listing_problems(root: Path, readme: Path) -> list[str]:
             source = listing_source(root, listing.path, listing.region)
         except ListingError as error:
             problems.append(f"{listing.where(root)}: {error}")
+            continue
+        if is_elided(listing.text):
+            if problem := elision_problem(source, listing.text):
+                problems.append(f"{listing.where(root)} leaves lines out, but {problem}; edit it by hand")
             continue
         if listing.text != source:
             diff = "\n".join(
@@ -53,16 +70,18 @@ def test_step_readmes_quote_their_code(step):
     assert find_listings(ROOT / step / "README.md"), f"{step}/README.md quotes no marked listing"
 
 
-def test_step_03_readme_quotes_each_move_and_each_variant_from_its_own_folder():
-    listings = find_listings(ROOT / "03-Session-Handling" / "README.md")
+def test_step_03_quotes_each_move_from_its_own_folder():
+    """The README quotes the seed's three moves; its Going further page the back-channel logout."""
+    folder = ROOT / "03-Session-Handling"
+    listings = find_listings(folder / "README.md")
     quoted = {(listing.path, listing.region) for listing in listings}
-    for move in ("callback", "check_session", "logout", "backchannel_logout"):
+    for move in ("callback", "check_session", "logout"):
         assert ("03-Session-Handling/cookie_app.py", move) in quoted, f"cookie_app.py#{move} is not quoted"
-    for storage in ("store_id_token", "read_id_token", "erase_id_token"):
-        assert ("03-Session-Handling/wrapper_app.py", storage) in quoted, f"wrapper_app.py#{storage} is not quoted"
+    further = find_listings(folder / "GOING-FURTHER.md")
+    assert ("03-Session-Handling/cookie_app.py", "backchannel_logout") in {(x.path, x.region) for x in further}
     # The lesson lives in the step's folder: besides the verifier in shared/, only the test that proves
     # the replay is quoted from elsewhere.
-    outside = {listing.path for listing in listings if not listing.path.startswith("03-Session-Handling/")}
+    outside = {x.path for x in [*listings, *further] if not x.path.startswith("03-Session-Handling/")}
     assert outside <= {"shared/tenant.py", "tests/steps/test_03_sessions_that_end.py"}, outside
 
 
@@ -153,3 +172,111 @@ def test_template_regions_use_template_comments(tmp_path):
     readme = tmp_path / "README.md"
     readme.write_text("<!-- listing: page.html#body -->\n```html\n<p>hi</p>\n```\n")
     assert listing_problems(tmp_path, readme) == []
+
+
+ELIDED_SOURCE = "def handler():\n    first()\n    second()\n    third()\n    return last()\n"
+
+
+@pytest.mark.parametrize(
+    "listing",
+    [
+        "def handler():\n    ...  # the first two\n    third()\n    return last()",
+        "def handler():\n    first()\n    ...\n    return last()",
+        "def handler():\n    first()\n    ...",
+        "def handler():\n    ...\n    second()\n    ...",
+    ],
+)
+def test_a_listing_may_leave_lines_out(tmp_path, listing):
+    (tmp_path / "step.py").write_text(ELIDED_SOURCE)
+    readme = tmp_path / "README.md"
+    readme.write_text(f"<!-- listing: step.py#handler -->\n```python\n{listing}\n```\n")
+    assert listing_problems(tmp_path, readme) == []
+
+
+@pytest.mark.parametrize(
+    ("listing", "message"),
+    [
+        ("def handler():\n    ...\n    thrid()\n    return last()", "not the source's, in order"),
+        ("def handler():\n    ...\n    third()\n    second()\n    ...", "not the source's, in order"),
+        ("def handler():\n    ...\n    third()\n    return last()\n    ...\n    second()", "in order"),
+        ("    ...\n    third()\n    return last()", "starts with the source's first line"),
+        ("def other():\n    ...\n    return last()", "starts with the source's first line"),
+        ("def handler():\n    first()\n    ...\n    third()", "ends with the source's last line"),
+    ],
+)
+def test_an_elided_listing_that_drifted_fails(tmp_path, listing, message):
+    (tmp_path / "step.py").write_text(ELIDED_SOURCE)
+    readme = tmp_path / "README.md"
+    readme.write_text(f"<!-- listing: step.py#handler -->\n```python\n{listing}\n```\n")
+    [problem] = listing_problems(tmp_path, readme)
+    assert message in problem and "edit it by hand" in problem
+
+
+def test_recopy_rewrites_whole_listings_and_leaves_elided_ones(tmp_path):
+    from tests.support.listings import recopy
+
+    (tmp_path / "step.py").write_text(ELIDED_SOURCE)
+    readme = tmp_path / "README.md"
+    elided = "def handler():\n    ...\n    return last()"
+    readme.write_text(
+        f"<!-- listing: step.py#handler -->\n```python\nold\n```\n\n"
+        f"<!-- listing: step.py#handler -->\n```python\n{elided}\n```\n"
+    )
+    assert recopy(readme, tmp_path) == 1
+    assert listing_problems(tmp_path, readme) == []
+    assert elided in readme.read_text()
+
+
+# Step 03's wrapper table puts the three calls side by side; each cell must still be what its file does.
+
+STORAGE_ROW = re.compile(r"^\| `(?P<function>\w+)`[^|]*\|(?P<plain>[^|]*)\|(?P<wrapper>[^|]*)\|$", re.M)
+
+
+def written_as(code: str, source: str) -> bool:
+    """Whether `code`, with `…` for what it leaves out, is in `source` (whitespace and comments aside)."""
+    squeezed = re.sub(r"\s+", "", re.sub(r"#.*", "", source))
+    position = 0
+    for piece in re.sub(r"\s+", "", code).split("…"):
+        found = squeezed.find(piece, position)
+        if found < 0:
+            return False
+        position = found + len(piece)
+    return True
+
+
+def storage_table_problems(readme: str, root: Path) -> list[str]:
+    rows = {row["function"]: row for row in STORAGE_ROW.finditer(readme)}
+    problems = [f"no row for {name}" for name in STORAGE_CALLS if name not in rows]
+    for name, row in rows.items():
+        for column, path in (
+            ("plain", "03-Session-Handling/cookie_app.py"),
+            ("wrapper", "03-Session-Handling/wrapper_app.py"),
+        ):
+            source = function_source(root, path, name)
+            for code in re.findall(r"`([^`]+)`", row[column]):
+                if not written_as(code, source):
+                    problems.append(f"{path}#{name} does not do `{code}`: copy the call into the table")
+    return problems
+
+
+STORAGE_CALLS = ("store_id_token", "read_id_token", "erase_id_token")
+
+
+def test_step_03_wrapper_table_shows_each_variants_call():
+    readme = (ROOT / "03-Session-Handling" / "README.md").read_text(encoding="utf-8")
+    problems = storage_table_problems(readme, ROOT)
+    assert not problems, "\n".join(problems)
+
+
+def test_a_storage_call_that_drifted_fails():
+    readme = (ROOT / "03-Session-Handling" / "README.md").read_text(encoding="utf-8")
+    assert storage_table_problems(readme, ROOT) == []
+    drifted = readme.replace('request.session.pop("id_token", None)', 'request.session.pop("token", None)')
+    [problem] = storage_table_problems(drifted, ROOT)
+    assert "wrapper_app.py#erase_id_token" in problem
+    drifted = readme.replace('samesite="lax"', 'samesite="strict"', 1)
+    [problem] = storage_table_problems(drifted, ROOT)
+    assert "cookie_app.py#store_id_token" in problem
+    assert storage_table_problems(readme.replace("| `read_id_token`", "| read_id_token"), ROOT) == [
+        "no row for read_id_token"
+    ]

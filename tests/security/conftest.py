@@ -289,7 +289,7 @@ def serve_app_warmed_up(step: str, on: CountedTenant, **overrides) -> Iterator[s
 def counted_tenant(state_dir) -> Iterator[CountedTenant]:
     port = free_port()
     issuer = f"http://localhost:{port}/"
-    tenant = Tenant(issuer, state_dir, testing=True)
+    tenant = Tenant(issuer, state_dir, testing=True, any_app_port=True)  # the apps run on free ports
     counter = CountingApp(tenant.app)
     with serve(counter, port):
         yield CountedTenant(tenant, issuer, state_dir, counter)

@@ -13,6 +13,7 @@ import pytest
 from shared.dev_tenant import DEMO_EMAIL, DEMO_PASSWORD, Client
 from tests.support.forms import Form, forms_in, password_form
 from tests.support.pages import log_out
+from tests.support.steps import session_data
 
 STEP = "02-Custom-Login/app.py"
 GOOD_PASSWORD = "Corr3ct-Horse!"
@@ -43,6 +44,24 @@ def submit(http: httpx2.Client, app: str, path: str, email: str, password: str, 
     """Fill in the form like a person and press the button that posts to `path` (/login or /signup)."""
     form = login_form(http, app)
     return http.post(f"{app}{path}", data={**form.fields, "email": email, "password": password, **extra})
+
+
+def refused(http: httpx2.Client, app: str, path: str, email: str, password: str, **extra: str) -> httpx2.Response:
+    """Submit the form with what the tenant (or the app) refuses: the app redirects back to the form
+    (Post/Redirect/Get), whose next showing has the error. Returns that page."""
+    answer = submit(http, app, path, email, password, **extra)
+    assert answer.status_code == 303 and answer.headers["location"] == "/", answer.text
+    assert "step02_id_token=" not in answer.headers.get("set-cookie", "")
+    return http.get(f"{app}/")
+
+
+def reload(http: httpx2.Client, page: httpx2.Response) -> httpx2.Response:
+    """The browser's reload button: the request that produced `page`, sent again as it was."""
+    return http.send(http.build_request(page.request.method, page.request.url, content=page.request.content))
+
+
+def signed_cookie(http: httpx2.Client) -> dict:
+    return session_data(http.cookies.get("step02_signed") or "")
 
 
 def alert(page: httpx2.Response) -> str:
@@ -87,24 +106,57 @@ def test_logout_shows_the_form_again(app, http):
 
 
 def test_wrong_password_is_a_401_on_the_form_keeping_the_email(app, http, user):
-    page = submit(http, app, "/login", user, "Not-the-Passw0rd")
+    page = refused(http, app, "/login", user, "Not-the-Passw0rd")
     assert page.status_code == 401, page.text
     assert "Wrong email or password." in alert(page)
     assert password_form(page.text, f"{app}/").fields["email"] == user
     assert "Not-the-Passw0rd" not in page.text
-    assert "step02_id_token=" not in page.headers.get("set-cookie", "")
+
+
+def test_reloading_the_page_after_a_wrong_password_posts_nothing_again(app, http, user):
+    """A reload after a failed try shows a clean form: it sends no password, so it cannot lock the account."""
+    page = refused(http, app, "/login", user, "Not-the-Passw0rd")
+    assert "Wrong email or password." in alert(page)
+    for _ in range(10):  # ten failures would lock the account, were each reload another try
+        page = reload(http, page)
+        assert page.status_code == 200, page.text
+        assert 'id="error"' not in page.text and "aria-invalid" not in page.text
+        assert password_form(page.text, f"{app}/").fields["email"] == ""
+    assert submit(http, app, "/login", user, GOOD_PASSWORD).status_code == 303
+
+
+def test_the_error_waits_in_the_signed_cookie_without_the_password(app, http, user):
+    secret = "Unique-S3cret-" + secrets.token_hex(4)
+    answer = submit(http, app, "/signup", user, secret)  # the email is taken: a 409 on the form
+    assert answer.status_code == 303, answer.text
+    kept = signed_cookie(http)
+    assert kept["form_error"]["email"] == user
+    assert kept["form_error"]["error"]["status"] == 409
+    assert secret not in str(kept) and secret not in http.cookies.get("step02_signed")
+    page = http.get(f"{app}/")
+    assert page.status_code == 409 and "already exists" in alert(page)
+    assert "form_error" not in signed_cookie(http)  # shown once, then gone
+
+
+def test_a_tenants_overlong_error_still_fits_the_signed_cookie(app, http, tenant):
+    body = {"error": "something_odd", "error_description": "Long story. " * 600}
+    tenant.tenant.faults.update(answers={"/oauth/token": {"status": 400, "body": body}})
+    page = refused(http, app, "/login", DEMO_EMAIL, DEMO_PASSWORD)
+    assert page.status_code == 400, page.text
+    assert "The tenant refused: Long story. Long story." in alert(page)
+    assert len(alert(page)) < 1000
 
 
 def test_unknown_email_reads_the_same_as_a_wrong_password(app, http):
-    page = submit(http, app, "/login", new_email(), "Whatever-123")
+    page = refused(http, app, "/login", new_email(), "Whatever-123")
     assert page.status_code == 401, page.text
     assert "Wrong email or password." in alert(page)
 
 
 def test_repeated_failures_lock_the_account_with_a_429(app, http, tenant, user):
-    statuses = [submit(http, app, "/login", user, f"Wrong-{n}-Passw0rd").status_code for n in range(10)]
+    statuses = [refused(http, app, "/login", user, f"Wrong-{n}-Passw0rd").status_code for n in range(10)]
     assert statuses[:9] == [401] * 9 and statuses[9] == 429, statuses
-    page = submit(http, app, "/login", user, GOOD_PASSWORD)
+    page = refused(http, app, "/login", user, GOOD_PASSWORD)
     assert page.status_code == 429, page.text
     # The dev tenant sends no email: its message names the command that lifts the block.
     assert f"uv run python -m shared.dev_tenant --unblock {user}" in alert(page), alert(page)
@@ -124,14 +176,14 @@ def test_sign_up_creates_the_user_and_logs_them_in(app, http):
 
 
 def test_sign_up_with_an_existing_email_is_a_409_on_the_form(app, http, user):
-    page = submit(http, app, "/signup", user, "An0ther-Passw0rd")
+    page = refused(http, app, "/signup", user, "An0ther-Passw0rd")
     assert page.status_code == 409, page.text
     assert "already exists" in alert(page)
     assert password_form(page.text, f"{app}/").fields["email"] == user
 
 
 def test_weak_password_lists_the_policy_rules(app, http):
-    page = submit(http, app, "/signup", new_email(), "weakling")
+    page = refused(http, app, "/signup", new_email(), "weakling")
     assert page.status_code == 400, page.text
     text = alert(page)
     assert "too weak" in text
@@ -188,7 +240,7 @@ def test_post_with_no_session_at_all_is_refused(app, http):
 
 def test_missing_fields_are_a_400_on_the_form(app, http):
     for email, password in (("", "Some-Passw0rd"), (DEMO_EMAIL, "")):
-        page = submit(http, app, "/login", email, password)
+        page = refused(http, app, "/login", email, password)
         assert page.status_code == 400, page.text
         assert "Enter your email address and a password." in alert(page)
 
@@ -196,11 +248,11 @@ def test_missing_fields_are_a_400_on_the_form(app, http):
 def test_over_long_fields_are_refused_before_the_tenant_is_called(app, http, tenant, user):
     # Eleven over-long passwords would lock the account if they reached the tenant (it locks after ten).
     for _ in range(11):
-        page = submit(http, app, "/login", user, "A1-" + "x" * 200)
+        page = refused(http, app, "/login", user, "A1-" + "x" * 200)
         assert page.status_code == 400, page.text
         assert "at most 128" in alert(page)
     long_email = "a" * 250 + "@example.com"
-    page = submit(http, app, "/signup", long_email, GOOD_PASSWORD)
+    page = refused(http, app, "/signup", long_email, GOOD_PASSWORD)
     assert page.status_code == 400, page.text
     assert submit(http, app, "/login", user, GOOD_PASSWORD).status_code == 303
 
@@ -217,17 +269,22 @@ def test_an_oversized_body_is_a_400_page(app, http, user):
 def test_the_password_is_never_echoed_back_or_logged(app, http, user, caplog):
     caplog.set_level(logging.DEBUG)  # even httpx's and httpcore's debug logs of the tenant calls
     secret = "Unique-S3cret-" + secrets.token_hex(4)
-    responses = [
-        submit(http, app, "/login", user, secret),
-        submit(http, app, "/signup", user, secret),
-        submit(http, app, "/signup", new_email(), "ab" + secrets.token_hex(2)),  # too short: refused
-        submit(http, app, "/login", "", secret),
-        http.post(f"{app}/login", data={"email": user, "password": secret}),
+    tries = [
+        lambda: submit(http, app, "/login", user, secret),
+        lambda: submit(http, app, "/signup", user, secret),
+        lambda: submit(http, app, "/signup", new_email(), "ab" + secrets.token_hex(2)),  # too short
+        lambda: submit(http, app, "/login", "", secret),
     ]
+    responses = []
+    for attempt in tries:
+        responses += [answer := attempt(), http.get(f"{app}/")]  # the redirect, then the form's error
+        assert answer.status_code == 303 and responses[-1].status_code >= 400, responses[-1].text
+    responses.append(http.post(f"{app}/login", data={"email": user, "password": secret}))  # no CSRF token
+    assert responses[-1].status_code == 403
     for response in responses:
-        assert response.status_code >= 400
         assert secret not in response.text
         assert secret not in str(response.headers)
+        assert secret not in str(session_data(response.cookies.get("step02_signed") or ""))
     assert caplog.records, "nothing was logged: the check below would prove nothing"
     assert secret not in caplog.text
 
@@ -254,7 +311,7 @@ def test_password_grant_not_enabled_says_which_setting_to_change(serve_step, ten
         )
     )
     with serve_step(STEP, client_id=client_id, client_secret=client_secret) as app:
-        page = submit(http, app, "/login", DEMO_EMAIL, DEMO_PASSWORD)
+        page = refused(http, app, "/login", DEMO_EMAIL, DEMO_PASSWORD)
     assert page.status_code == 502, page.text
     text = alert(page)
     assert "not allowed to log in with a password" in text
@@ -263,7 +320,7 @@ def test_password_grant_not_enabled_says_which_setting_to_change(serve_step, ten
 
 def test_a_connection_the_tenant_does_not_have_is_explained(serve_step, http):
     with serve_step(STEP, connection="No-Such-Connection") as app:
-        page = submit(http, app, "/login", DEMO_EMAIL, DEMO_PASSWORD)
+        page = refused(http, app, "/login", DEMO_EMAIL, DEMO_PASSWORD)
     assert page.status_code == 502, page.text
     assert "AUTH0_CONNECTION" in alert(page)
 

@@ -11,6 +11,10 @@ In a Python file the name is a top-level function or class, found with `ast`: th
 carry no markers. In a template, it is the lines between `{# region: x #}` and `{# endregion: x #}`
 (`<!-- region: x -->` works too); marker lines of regions nested inside are left out, and an
 indented region is quoted dedented.
+
+A listing may leave lines out where a line of its own is `...` (indented, maybe with a `# comment`
+saying what is skipped): the lines around each `...` must still be the source's, in order, the first
+one being the source's first line, and without a `...` at the end, its last.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from pathlib import Path
 
 MARKER = re.compile(r"^<!--\s*listing:\s*(?P<path>[^#\s]+)#(?P<region>[\w-]+)\s*-->\s*$")
 FENCE = re.compile(r"^(?P<fence>```+|~~~+)")
+ELISION = re.compile(r"^\s*\.\.\.(\s*#.*)?$")
 REGION_LINE = re.compile(r"^\s*(?:#|\{#|<!--)\s*(?P<kind>region|endregion):\s*(?P<name>[\w-]+)\s*(?:#\}|-->)?\s*$")
 
 
@@ -126,12 +131,49 @@ def listing_source(root: Path, path: str, name: str) -> str:
     return region_text(root, path, name)
 
 
+def is_elided(text: str) -> bool:
+    return any(ELISION.match(line) for line in text.splitlines())
+
+
+def elision_problem(source: str, text: str) -> str | None:
+    """Why `text`, with `...` lines, is not `source` with lines left out; None when it is."""
+    have = source.splitlines()
+    runs: list[list[str]] = [[]]
+    for line in text.splitlines():
+        if ELISION.match(line):
+            runs.append([])
+        else:
+            runs[-1].append(line)
+    if not runs[0] or runs[0][0] != have[0]:
+        return f"an elided listing starts with the source's first line, {have[0]!r}"
+    position = 0
+    for index, run in enumerate(runs):
+        if not run:
+            continue
+        found = next(
+            (start for start in range(position, len(have) - len(run) + 1) if have[start : start + len(run)] == run),
+            None,
+        )
+        if found is None or (index == 0 and found != 0):
+            return f"these lines are not the source's, in order after what comes before them: {run!r}"
+        position = found + len(run)
+    if runs[-1] and position != len(have):
+        return "an elided listing ends with the source's last line, or with a line '...'"
+    return None
+
+
 def recopy(readme: Path, root: Path) -> int:
-    """Rewrite every marked listing in `readme` from its source; return how many changed."""
+    """Rewrite every marked listing in `readme` from its source; return how many changed.
+
+    A listing that leaves lines out (`...`) is left as it is: which lines to keep is the writer's
+    choice, so when its source changed, the test names it and it is edited by hand.
+    """
     lines = readme.read_text(encoding="utf-8").splitlines()
     changed = 0
     # From the last listing up, so the line numbers of those above stay right.
     for listing in reversed(find_listings(readme)):
+        if is_elided(listing.text):
+            continue
         start = listing.line + 1  # the opening fence's index is listing.line; the text starts after it
         end = start + (len(listing.text.splitlines()) if listing.text else 0)
         fresh = listing_source(root, listing.path, listing.region).splitlines()
@@ -150,3 +192,7 @@ if __name__ == "__main__":
     for name in sys.argv[1:]:
         count = recopy(Path(name).resolve(), repository)
         print(f"{name}: {count} listing(s) re-copied")
+        for listing in find_listings(Path(name).resolve()):
+            source = listing_source(repository, listing.path, listing.region)
+            if is_elided(listing.text) and (problem := elision_problem(source, listing.text)):
+                print(f"  {listing.where(repository)} leaves lines out, but {problem}: edit it by hand")

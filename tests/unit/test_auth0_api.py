@@ -5,6 +5,8 @@ the ones it does not produce: a tenant-wide default directory missing, an admin-
 a dictionary password, and answers that are not JSON at all.
 """
 
+import json
+
 import pytest
 
 from tests.support.steps import load_step
@@ -137,3 +139,41 @@ def test_lock_out_shows_the_tenants_own_words_on_how_to_unblock():
 def test_an_error_names_the_fields_it_is_about(error, fields):
     """The form marks these aria-invalid; a set-up problem is no field's fault."""
     assert error.fields == fields
+
+
+def test_an_error_comes_back_from_the_signed_cookies_json_as_it_went_in():
+    """After a failed try the error waits in the signed cookie (JSON) for the form's next showing."""
+    body = {
+        "code": "invalid_password",
+        "description": {
+            "rules": [
+                {"message": "At least %d characters in length", "format": [8], "verified": False},
+                {
+                    "message": "Contain at least %d of the following %d types of characters:",
+                    "format": [3, 4],
+                    "verified": False,
+                    "items": [{"message": "numbers (i.e. 0-9)", "verified": True}],
+                },
+            ]
+        },
+    }
+    errors = [
+        _signup_error(400, body),
+        _signup_error(409, {"code": "user_exists"}),
+        _login_error(401, {"error": "invalid_grant"}),
+    ]
+    for error in errors:
+        back = auth0_api.AuthApiError.from_json(json.loads(json.dumps(error.to_json())))
+        assert (back.message, back.status, back.rules, back.fields) == (
+            error.message,
+            error.status,
+            error.rules,
+            error.fields,
+        )
+
+
+def test_an_overlong_error_is_cut_to_fit_the_signed_cookie():
+    error = _login_error(400, {"error": "odd", "error_description": "ü" * 5000})
+    kept = error.to_json()
+    assert len(json.dumps(kept)) <= auth0_api.MAX_ERROR_JSON
+    assert kept["status"] == 400 and kept["message"].startswith("The tenant refused: üü")
