@@ -342,7 +342,7 @@ def start(step: Step, into: Path | None = None) -> Path:
     if copy.exists():
         run = " or ".join(f"`uv run {shown_path(copy / file)}`" for file in step.files)
         raise ExerciseError(
-            f"{shown_path(copy)} is already your copy: run it with {run}, grade it with `{command_line(GRADE, step)}`"
+            f"{shown_path(copy)} is already your copy: run it with {run}, grade it with `{command_line(GRADE, step, into)}`"
         )
     copy.parent.mkdir(parents=True, exist_ok=True)
     shutil.copytree(ROOT / step.folder, copy, ignore=shutil.ignore_patterns("__pycache__"))
@@ -351,8 +351,8 @@ def start(step: Step, into: Path | None = None) -> Path:
         path.write_text(blank_file(path.read_text(encoding="utf-8"), step, file), encoding="utf-8")
     from shared.exercise.readme import copy_readme  # it needs this module's names
 
-    readme = copy / "README.md"
-    readme.write_text(copy_readme(step, readme.read_text(encoding="utf-8"), copy), encoding="utf-8")
+    for page in copy.glob("*.md"):  # README.md, and a Going further page beside it
+        page.write_text(copy_readme(step, page.read_text(encoding="utf-8"), copy), encoding="utf-8")
     return copy
 
 

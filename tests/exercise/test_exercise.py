@@ -813,20 +813,24 @@ def test_the_copys_readme_keeps_the_prose_not_the_moves_and_its_links_work(step,
 
     command("start", step, "--into", str(tmp_path / "room"))
     copy = tmp_path / "room" / step
-    readme = (copy / "README.md").read_text(encoding="utf-8")
-    finished = (ROOT / step / "README.md").read_text(encoding="utf-8")
-    for file in STEPS[step].files:
-        source = (ROOT / step / file).read_text(encoding="utf-8")
-        for move in STEPS[step].moves_in(file):
-            body = function_source(source, move.function).splitlines()[-1]
-            if body.strip() and body in finished:
-                assert body not in readme, f"{move.function}'s finished code is in the copy's README"
-            assert f"shared.exercise solution {step} {move.function}" in readme
-    assert readme.count("\n## ") == finished.count("\n## ")  # every section of prose is there
-    for target in re.findall(r"\]\(([^)\s]+)\)", readme):
-        if re.match(r"^[a-z]+:|^#", target):
-            continue
-        assert (copy / target.partition("#")[0]).exists(), f"{target} does not resolve from the copy"
+    pages = sorted(path.name for path in (ROOT / step).glob("*.md"))
+    assert pages and sorted(path.name for path in copy.glob("*.md")) == pages
+    for name in pages:
+        page = (copy / name).read_text(encoding="utf-8")
+        finished = (ROOT / step / name).read_text(encoding="utf-8")
+        for file in STEPS[step].files:
+            source = (ROOT / step / file).read_text(encoding="utf-8")
+            for move in STEPS[step].moves_in(file):
+                if f"<!-- listing: {step}/{file}#{move.function} -->" not in finished:
+                    continue
+                body = function_source(source, move.function).splitlines()[-1]
+                assert body not in page, f"{move.function}'s finished code is in the copy's {name}"
+                assert f"shared.exercise solution {step} {move.function}" in page
+        assert page.count("\n## ") == finished.count("\n## ")  # every section of prose is there
+        for target in re.findall(r"\]\(([^)\s]+)\)", page):
+            if re.match(r"^[a-z]+:|^#", target):
+                continue
+            assert (copy / target.partition("#")[0]).exists(), f"{name}: {target} does not resolve from the copy"
 
 
 def test_a_check_session_that_sets_no_record_is_named_on_the_panel_never_none(tmp_path, tenant, http):
