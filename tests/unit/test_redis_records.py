@@ -105,7 +105,7 @@ def test_a_back_channel_logout_on_one_instance_reaches_another_instances_memory(
             assert await a.start(session)
             await cached(b, session)
             assert await a.end_by_logout_token(
-                jti="j", jti_until=NOW + 120, sid="sid-9", sub="u", sid_ended_until=NOW + HOUR
+                jti="j", jti_until=NOW + HOUR, sid="sid-9", sub="u", sid_ended_until=NOW + HOUR
             )
             await until(lambda: _is_none(b, session), within=0.05)
 
@@ -206,7 +206,7 @@ def test_logins_racing_back_channel_logouts_of_their_sid_never_outlive_them(redi
                 sid = f"race-{i}"
                 login = record(sid)
                 logout = b.end_by_logout_token(
-                    jti=f"j-{i}", jti_until=NOW + 120, sid=sid, sub="u", sid_ended_until=NOW + HOUR
+                    jti=f"j-{i}", jti_until=NOW + HOUR, sid=sid, sub="u", sid_ended_until=NOW + HOUR
                 )
                 calls = [a.start(login), logout] if i % 2 else [logout, a.start(login)]
                 results = await asyncio.gather(*calls)
@@ -229,7 +229,7 @@ def test_a_redis_failure_inside_the_logout_step_leaves_the_token_unused(redis_ur
             # A sid index of the wrong type makes the script fail after its first reads.
             await raw.delete(index)
             await raw.set(index, "not a set")
-            args = dict(jti="j", jti_until=NOW + 120, sid="sid-1", sub="u", sid_ended_until=NOW + HOUR)
+            args = dict(jti="j", jti_until=NOW + HOUR, sid="sid-1", sub="u", sid_ended_until=NOW + HOUR)
             with pytest.raises(records.StoreUnavailable):
                 await store.end_by_logout_token(**args)
             assert await raw.exists(f"{store.prefix}:jti:j", f"{store.prefix}:ended-sid:sid-1") == 0
@@ -325,7 +325,7 @@ def test_a_logout_that_finds_nothing_to_delete_still_reaches_another_instances_m
                     await a.end(session.key)
                 else:
                     assert await a.end_by_logout_token(
-                        jti="j", jti_until=NOW + 120, sid="sid-7", sub="user-7", sid_ended_until=NOW + HOUR
+                        jti="j", jti_until=NOW + HOUR, sid="sid-7", sub="user-7", sid_ended_until=NOW + HOUR
                     )
                 await until(lambda: _is_none(b, session), within=2)
 
@@ -348,7 +348,7 @@ def test_a_logout_token_naming_only_a_user_whose_index_is_gone_still_reaches_mem
                 await raw.swapdb(0, 1)
                 await raw.aclose()
                 assert await a.end_by_logout_token(
-                    jti="j", jti_until=NOW + 120, sid=None, sub="user-8", sid_ended_until=NOW + HOUR
+                    jti="j", jti_until=NOW + HOUR, sid=None, sub="user-8", sid_ended_until=NOW + HOUR
                 )
                 await until(lambda: _is_none(b, session), within=2)
                 reads = count_reads(b)
@@ -412,7 +412,9 @@ def test_a_crash_of_redis_forgets_no_logout_only_with_an_append_only_file(tmp_pa
                 await raw.save()
                 await raw.aclose()
                 await a.end(stolen.key)
-                logout = dict(jti="j-crash", jti_until=NOW + 120, sid="sid-d", sub="user-d", sid_ended_until=NOW + HOUR)
+                logout = dict(
+                    jti="j-crash", jti_until=NOW + HOUR, sid="sid-d", sub="user-d", sid_ended_until=NOW + HOUR
+                )
                 assert await b.end_by_logout_token(**logout)
 
                 server.kill()
