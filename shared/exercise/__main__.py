@@ -14,22 +14,11 @@ import time
 from pathlib import Path
 from typing import TextIO
 
-from shared.exercise import (
-    EXERCISES,
-    STEPS,
-    Changed,
-    ExerciseError,
-    Step,
-    existing_copy,
-    reset,
-    shown_path,
-    solution,
-    start,
-    step_named,
-)
+from shared.exercise import EXERCISES, STEPS, ExerciseError, Step, shown_path, step_named
 from shared.exercise.board import STATE_DIR
 from shared.exercise.board_app import DEFAULT_PORT, run_board
 from shared.exercise.board_report import ENV_BOARD, ENV_NAME, ENV_ROOM, Destination, destination, send
+from shared.exercise.copies import Changed, existing_copy, reset, solution, start
 
 PROG = "python -m shared.exercise"
 

@@ -16,7 +16,8 @@ from typing import Any
 
 import httpx2
 
-from shared.exercise import Move, Step, blank_line, function_source, read_copy, replace_function, shown_path
+from shared.exercise import Move, Step, blank_line, function_source, replace_function, shown_path
+from shared.exercise.copies import read_copy
 from shared.exercise.driving import MoveGrader, finished_entry_files, graded_app
 from shared.exercise.serving import Grader, Unmet, running_tenant
 
