@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx2
 import pytest
 
+from shared.dev_tenant.settings import SettingsStore
 from tests.support.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -61,6 +62,22 @@ def step_env(tmp_path) -> dict[str, str]:
     return env
 
 
+def allow_app_port(state_dir: Path, port: int) -> None:
+    """Add an app on `port` to the dev tenant's settings, as a learner would on its dashboard.
+
+    The tenant a step starts enforces Allowed Callback / Logout URLs; these tests run steps on free
+    ports, which the tutorial's settings do not list.
+    """
+    state_dir.mkdir(parents=True, exist_ok=True)
+    store = SettingsStore(state_dir)
+    now, app = store.current(), f"http://localhost:{port}"
+    store.update(
+        callbacks=(*now.callbacks, f"{app}/callback"),
+        allowed_logout_urls=(*now.allowed_logout_urls, app),
+        backchannel_logout_urls=(*now.backchannel_logout_urls, f"{app}/backchannel-logout"),
+    )
+
+
 @pytest.fixture
 def start_step(tmp_path, step_env) -> Iterator[Callable[..., StepProcess]]:
     """start_step("01-Login/app.py") runs that step as `uv run` would and waits until it answers."""
@@ -68,6 +85,7 @@ def start_step(tmp_path, step_env) -> Iterator[Callable[..., StepProcess]]:
 
     def _start(relative_path: str, *, wait: bool = True, **env: str) -> StepProcess:
         port = free_port()
+        allow_app_port(Path(step_env["DEV_TENANT_STATE_DIR"]), port)
         log = tmp_path / f"{len(started)}-{Path(relative_path).stem}.log"
         with log.open("w", encoding="utf-8") as out:
             process = subprocess.Popen(

@@ -130,7 +130,9 @@ def test_step_02_form_says_plainly_the_provider_does_not_offer_auth0s_password_l
 ):
     with serve_step("02-Custom-Login/app.py", on=generic_tenant) as app:
         data = {**_form(http, app), "email": DEMO_EMAIL, "password": DEMO_PASSWORD}
-        page = http.post(f"{app}{action}", data=data)
+        refused = http.post(f"{app}{action}", data=data)
+        assert refused.status_code == 303  # back to the form, which shows the error once
+        page = http.get(f"{app}{refused.headers['location']}")
         assert page.status_code == 501, page.text
         assert "password-realm grant" in page.text and generic_tenant.issuer in page.text
         assert not stored(http, "02-Custom-Login/app.py")
