@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Protocol
 
 from starlette.requests import Request
@@ -32,6 +33,8 @@ class SessionPanel:
     cookie: str
     holds: str
     store: str
+    folder: str  # the running step's folder, as typed from here: the finished step's, or a copy's
+    missing: str | None = None  # a half-written Check Session: what it left out
     cookie_bytes: int | None = None  # the rest only while someone is logged in
     identity: str | None = None
     idle_ends_in: str | None = None
@@ -45,15 +48,15 @@ def session_panel(
 ) -> SessionPanel:
     ctx = context(request)
     cookie = ctx.cookie(holder.cookie)  # `__Host-` in front over https
+    shown = (holder.variant, cookie, holder.holds, records.where, running_folder())
+    if request.user is not None and record is None:  # only a Check Session being written
+        return SessionPanel(*shown, missing=NO_RECORD)
     if request.user is None or record is None:
-        return SessionPanel(holder.variant, cookie, holder.holds, records.where)
+        return SessionPanel(*shown)
     now = ctx.clock()
     idle_ends = min(record.last_used_at + ctx.settings.session_idle_timeout, record.expires_at)
     return SessionPanel(
-        holder.variant,
-        cookie,
-        holder.holds,
-        records.where,
+        *shown,
         cookie_bytes=len(request.cookies.get(cookie, "")),
         identity=f"sid {record.sid}" if record.sid else f"record {record.key[:16]}…",
         idle_ends_in=duration(idle_ends - now),
@@ -63,6 +66,21 @@ def session_panel(
         ),
         token_expires_iso=datetime.fromtimestamp(request.user["exp"], UTC).isoformat(),
     )
+
+
+NO_RECORD = (
+    "Check Session returned no record: it should return SessionCheck(claims, record) with the "
+    "record it found (records.get)."
+)
+
+
+def running_folder() -> str:
+    """This folder, relative to the working directory when inside it (how `uv run` is typed)."""
+    folder = Path(__file__).resolve().parent
+    try:
+        return str(folder.relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(folder)
 
 
 def duration(seconds: float) -> str:

@@ -10,7 +10,6 @@ the solution. A running copy shows a blank move as a 501 page naming it, the fil
 from __future__ import annotations
 
 import ast
-import shutil
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -212,7 +211,7 @@ def function_source(source: str, name: str) -> str:
 def blank_body(move: Move, folder: str, indent: str) -> list[str]:
     return [
         f"{indent}# TODO: {move.title}. Write this function's body, then grade it with",
-        f"{indent}# `uv run python -m shared.exercise grade {folder}`.",
+        f"{indent}# `uv run python -m shared.exercise {GRADE} {folder}`.",
         f"{indent}# How: {folder}/README.md#{move.anchor}",
         f'{indent}raise NotWrittenYet("{move.title}")',
     ]
@@ -291,68 +290,12 @@ def solution_file(step: Step, file: str) -> Path:
     return ROOT / step.folder / file
 
 
-def copy_folder(step: Step, into: Path | None) -> Path:
-    return (into or EXERCISES) / step.folder
+GRADE = "grade"  # the command that grades a copy
 
 
-def existing_copy(step: Step, into: Path | None) -> Path:
-    copy = copy_folder(step, into)
-    if not all((copy / file).is_file() for file in step.files):
-        start = f"uv run python -m shared.exercise start {step.folder}"
-        raise ExerciseError(f"there is no exercise copy at {shown_path(copy)}: start one with `{start}`")
-    return copy
-
-
-def start(step: Step, into: Path | None = None, *, replace: bool = False) -> Path:
-    """Copy the step folder and blank its moves; refuse to overwrite a copy unless `replace`."""
-    copy = copy_folder(step, into)
-    if copy.exists():
-        if not replace:
-            reset = f"uv run python -m shared.exercise reset {step.folder}"
-            raise ExerciseError(f"{shown_path(copy)} already exists: `{reset}` starts it again")
-        shutil.rmtree(copy)
-    copy.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(ROOT / step.folder, copy, ignore=shutil.ignore_patterns("__pycache__"))
-    for file in step.files:
-        path = copy / file
-        path.write_text(blank_file(path.read_text(encoding="utf-8"), step, file), encoding="utf-8")
-    return copy
-
-
-def reset(step: Step, into: Path | None = None, move: str | None = None, *, solved: bool = False) -> Path:
-    """Blank one move again (or every move: a fresh copy); `solved` puts the finished code back."""
-    copy = existing_copy(step, into)
-    if move:
-        step.move(move)
-    if not move and not solved:
-        return start(step, into, replace=True)
-    for file in step.files:
-        moves = tuple(each for each in step.moves_in(file) if not move or each.function == move)
-        if not moves:
-            continue
-        path = copy / file
-        source = path.read_text(encoding="utf-8")
-        finished = solution_file(step, file).read_text(encoding="utf-8")
-        try:
-            for each in moves:
-                if solved:
-                    source = replace_function(source, each.function, function_source(finished, each.function))
-                else:
-                    source = blank_function(source, each, step.folder)
-        except (ExerciseError, SyntaxError) as error:
-            again = f"`uv run python -m shared.exercise reset {step.folder}` starts the whole copy again"
-            raise ExerciseError(f"{shown_path(path)}: {error}; {again}") from error
-        path.write_text(add_exercise_lines(source), encoding="utf-8")
-    return copy
-
-
-def solution(step: Step, move: str, file: str | None = None) -> str:
-    chosen = file or step.file_of(move)
-    if chosen not in step.files:
-        raise ExerciseError(f"{step.folder} has no entry file {chosen!r}; its files: {', '.join(step.files)}")
-    if move not in names(step.moves_in(chosen)):
-        raise ExerciseError(f"{move} is a move of {step.file_of(move)}, not of {chosen}")
-    return function_source(solution_file(step, chosen).read_text(encoding="utf-8"), move)
+def command_line(command: str, step: Step, into: Path | None = None) -> str:
+    where = f" --into {shown_path(into)}" if into else ""
+    return f"uv run python -m shared.exercise {command} {step.folder}{where}"
 
 
 __all__ = [

@@ -14,21 +14,11 @@ import time
 from pathlib import Path
 from typing import TextIO
 
-from shared.exercise import (
-    EXERCISES,
-    STEPS,
-    ExerciseError,
-    Step,
-    existing_copy,
-    reset,
-    shown_path,
-    solution,
-    start,
-    step_named,
-)
+from shared.exercise import EXERCISES, STEPS, ExerciseError, Step, shown_path, step_named
 from shared.exercise.board import STATE_DIR
 from shared.exercise.board_app import DEFAULT_PORT, run_board
 from shared.exercise.board_report import ENV_BOARD, ENV_NAME, ENV_ROOM, Destination, destination, send
+from shared.exercise.copies import Changed, existing_copy, reset, solution, start
 
 PROG = "python -m shared.exercise"
 
@@ -58,6 +48,7 @@ def parser() -> argparse.ArgumentParser:
     sub = command("reset", "Start the whole copy again, or one move of it with --move.")
     sub.add_argument("--move", metavar="MOVE", help="blank only this function again")
     sub.add_argument("--solved", action="store_true", help="put the finished code back instead of a blank")
+    sub.add_argument("--file", help="reset only this entry file (03: cookie_app.py or wrapper_app.py)")
     sub = command("solution", "Print the finished code of one move.")
     sub.add_argument("move", metavar="MOVE", help="the move's function, e.g. check_session")
     sub.add_argument("--file", help="the entry file, for a step with two (03: wrapper_app.py)")
@@ -105,10 +96,8 @@ def run(argv: list[str] | None = None, out: TextIO | None = None) -> int:
                 print(f"Your copy: uv run {shown_path(copy / file)}", file=out)
             print(f"When a move is written: uv run {PROG} grade {step.folder}", file=out)
         elif args.command == "reset":
-            copy = reset(step, args.into, args.move, solved=args.solved)
-            what = f"{args.move} in " if args.move else ""
-            done = "finished code put back" if args.solved else "started again"
-            print(f"{what}{shown_path(copy)}: {done}", file=out)
+            changed = reset(step, args.into, args.move, solved=args.solved, file=args.file)
+            print(reset_line(args.move, changed, solved=args.solved), file=out)
         elif args.command == "solution":
             print(solution(step, args.move, args.file), file=out)
         else:
@@ -119,7 +108,21 @@ def run(argv: list[str] | None = None, out: TextIO | None = None) -> int:
     except ExerciseError as error:
         print(f"{PROG} {args.command}: error: {error}", file=sys.stderr)
         return 2
+    except OSError as error:  # --into a file, a folder without write access, a full disk
+        named = f"{error.filename}: " if error.filename else ""
+        print(f"{PROG} {args.command}: error: {named}{error.strerror or error}", file=sys.stderr)
+        return 2
     return 0
+
+
+def reset_line(move: str | None, changed: list[Changed], *, solved: bool) -> str:
+    """One line: which files changed, and where the participant's own version of each is kept."""
+    what = move or "every move"
+    done = "finished code put back" if solved else "blank again"
+    if not changed:
+        return f"{what}: nothing to change"
+    files = "; ".join(f"{shown_path(each.path)} (yours kept in {each.kept.name})" for each in changed)
+    return f"{what}: {done} in {files}"
 
 
 def grade_copy(

@@ -1,22 +1,22 @@
-"""The lesson's behaviour checks, one function per move, each failing with the first expectation
-the copy does not meet, in a learner's words. They drive the app over HTTP (shared/exercise/grading.py)."""
+"""The lesson's behaviour tests, one function per move, each failing with the first expectation the
+copy does not meet, in a learner's words. They drive the app over HTTP (shared/exercise/driving.py);
+step 03's are in graders_03.py. What a move must do and no grader here can see is listed under
+"Not graded" in docs/teaching.md."""
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 import time
 
-from shared.exercise.grading import (
-    BACKCHANNEL_LOGOUT_EVENT,
-    Check,
-    Run,
-    expect,
-    foreign_key,
-    payload,
-    query,
-    sign,
+from shared.exercise.driving import MoveGrader, Run, payload, query
+from shared.exercise.graders_03 import (
+    grade_backchannel,
+    grade_check_session,
+    grade_erase,
+    grade_read,
+    grade_store,
 )
+from shared.exercise.serving import expect
 
 # ---- shared by the steps -------------------------------------------------------------------
 
@@ -52,7 +52,7 @@ def login_redirects_to_authorize(run: Run, path: str = "/login", **more: str) ->
     return sent
 
 
-def check_login_redirect(run: Run) -> None:
+def grade_login_redirect(run: Run) -> None:
     login_redirects_to_authorize(run)
     answer, _ = run.hosted_login(run.browser())
     expect(logged_in_text(answer.text), "after Log In and the tenant's page, you are not logged in")
@@ -62,7 +62,7 @@ def logged_in_text(html: str) -> bool:
     return 'id="btn-logout"' in html
 
 
-def check_callback(run: Run, *, record: bool = False) -> None:
+def grade_callback(run: Run, *, record: bool = False) -> None:
     browser = run.browser()
     answer, callback = run.hosted_login(browser)
     expect(
@@ -78,6 +78,20 @@ def check_callback(run: Run, *, record: bool = False) -> None:
             run.record_of(id_token) is not None,
             "after the callback there is no record of the session: start one (records.start)",
         )
+        started = run.record_of(id_token)
+        longest = min(time.time() + run.settings.session_absolute_timeout, payload(id_token)["exp"])
+        expect(
+            started.expires_at <= longest + 60,
+            "the session's record outlives the absolute timeout or the id_token's exp: "
+            "expires_at = min(now + session_absolute_timeout, claims['exp'])",
+        )
+    if run.id_token_cookie:
+        httponly, samesite = run.cookie_flags(browser, run.id_token_cookie)
+        expect(
+            httponly and samesite == "lax",
+            "the id_token's cookie should be HttpOnly (no page script can read it) and "
+            "SameSite=lax: store it with store_id_token",
+        )
     replay = browser.get(callback)
     expect(
         400 <= replay.status_code < 500,
@@ -89,6 +103,24 @@ def check_callback(run: Run, *, record: bool = False) -> None:
         400 <= forged.status_code < 500,
         "a callback with a state this browser never sent should be refused with a 400 page "
         f"(it answered {forged.status_code})",
+    )
+    started = run.browser()
+    started.get(f"{run.url}/login")  # a login in progress, and a callback with another state
+    injected = started.get(f"{run.url}/callback?state=not-this-login&error=access_denied&error_description=Injected")
+    expect(
+        injected.status_code == 400 and "Injected" not in injected.text,
+        "a callback whose state is not this login's was read as this login's answer: compare "
+        "the state with login['state'] (hmac.compare_digest) before reading anything else",
+    )
+    twice = run.browser()
+    _, link = run.hosted_login(twice, stop_at="/callback")
+    expect(link, "the tenant's login page did not send you back to /callback")
+    twice.get(f"{link}&error=access_denied")  # the same state, refused once …
+    second = twice.get(link)  # … then the genuine link
+    expect(
+        400 <= second.status_code < 500 and not run.shows_logged_in(twice),
+        "a callback link still works after its login was used once: take the login in progress "
+        "out of the session (request.session.pop('login', None)), not .get, so each link works once",
     )
     planted = run.browser()
     planted.get(f"{run.url}/login")
@@ -117,7 +149,7 @@ def check_callback(run: Run, *, record: bool = False) -> None:
     run.faults.reset()
 
 
-def check_logout(run: Run, *, copy_stops: bool = False, tenant_logout: bool = False) -> None:
+def grade_logout(run: Run, *, copy_stops: bool = False, tenant_logout: bool = False) -> None:
     browser = run.browser()
     id_token = run.log_in(browser)
     refused = run.post(browser, "/logout", {"csrf_token": "not-this-browsers"})
@@ -126,12 +158,19 @@ def check_logout(run: Run, *, copy_stops: bool = False, tenant_logout: bool = Fa
         "Log Out without this browser's CSRF token should be refused (403) and log nobody out: "
         "leave /logout under the factory's CSRF check (shared/csrf.py)",
     )
-    answer = run.post(browser, "/logout", {"csrf_token": run.csrf(browser)})
+    token = run.csrf(browser)
+    run.set_session(browser, {**run.session(browser), "planted": "before Log Out"})
+    answer = run.post(browser, "/logout", {"csrf_token": token})
     expect(
         answer.status_code in (302, 303),
         f"Log Out should redirect once it is done (it answered {answer.status_code})",
     )
     expect(run.id_token(browser) is None, "after Log Out the cookie still holds the id_token: erase it")
+    expect(
+        "planted" not in run.session(browser),
+        "after Log Out the signed cookie still holds what the session held: clear it "
+        "(request.session.clear()) so the next person on this browser starts afresh",
+    )
     expect(not run.shows_logged_in(browser), "after Log Out the page still shows you logged in")
     if copy_stops:
         expect(
@@ -146,12 +185,17 @@ def check_logout(run: Run, *, copy_stops: bool = False, tenant_logout: bool = Fa
             "Log Out should end the tenant's session too: redirect to tenant.logout_url(...), "
             "or the next Log In signs you straight back in",
         )
+        expect(
+            query(where).get("logout_hint") == payload(id_token).get("sid"),
+            "Log Out should name the tenant session it ends: tenant.logout_url(..., sid=sid), "
+            "the sid of the claims (request.user)",
+        )
 
 
 # ---- step 02 ---------------------------------------------------------------------------------
 
 
-def check_password_login(run: Run) -> None:
+def grade_password_login(run: Run) -> None:
     from shared.dev_tenant import DEMO_EMAIL, DEMO_PASSWORD
 
     browser = run.browser()
@@ -184,7 +228,7 @@ def check_password_login(run: Run) -> None:
     )
 
 
-def check_signup(run: Run) -> None:
+def grade_signup(run: Run) -> None:
     from shared.dev_tenant import DEMO_EMAIL
 
     email = f"learner-{secrets.token_hex(4)}@example.com"
@@ -208,7 +252,7 @@ def check_signup(run: Run) -> None:
     )
 
 
-def check_start_session(run: Run) -> None:
+def grade_start_session(run: Run) -> None:
     from shared.dev_tenant import DEMO_EMAIL, DEMO_PASSWORD
 
     browser = run.browser()
@@ -236,170 +280,29 @@ def check_start_session(run: Run) -> None:
     run.faults.reset()
 
 
-def check_google(run: Run) -> None:
+def grade_google(run: Run) -> None:
     login_redirects_to_authorize(run, "/login/google", connection="google-oauth2")
 
 
-# ---- step 03 ---------------------------------------------------------------------------------
-
-
-def check_check_session(run: Run) -> None:
-    browser = run.browser()
-    id_token = run.log_in(browser)
-    expect(run.shows_logged_in(browser), "a valid session should stay logged in on the next page")
-    claims = payload(id_token)
-    key = run.tenant.keys.current
-    forged = sign({**claims, "name": "Mallory"}, foreign_key(key))
-    run.plant_record(forged)
-    expect(
-        not run.logged_in_with(forged),
-        "a token with a forged signature logs in: verify the id_token "
-        "(tenant.verify_id_token) before looking at its record",
-    )
-    now = int(time.time())
-    expired = sign({**claims, "iat": now - 7200, "exp": now - 3600}, key)
-    run.plant_record(expired)
-    expect(
-        not run.logged_in_with(expired),
-        "an expired id_token still logs in: verify it (tenant.verify_id_token checks exp)",
-    )
-    asyncio.run(run.records.end(run.module.session_key(id_token)))
-    expect(
-        not run.logged_in_with(id_token),
-        "a token whose record is gone still logs in: look the record up (records.get) and return None without one",
-    )
-    idle = run.browser()
-    idle_token = run.log_in(idle)
-    later = run.settings.session_idle_timeout + 60
-    clock = run.app.state.context.clock
-    run.app.state.context.clock = lambda: clock() + later
-    try:
-        expect(
-            not run.logged_in_with(idle_token),
-            "a session unused for longer than the idle timeout still logs in: end it when "
-            "now - record.last_used_at > session_idle_timeout",
-        )
-    finally:
-        run.app.state.context.clock = clock
-
-
-def check_backchannel(run: Run) -> None:
-    victim = run.browser()
-    id_token = run.log_in(victim)
-    sid = payload(id_token).get("sid")
-    expect(sid, "the tenant's id_token has no sid: the grader cannot run this check")
-    now = int(time.time())
-    claims = {
-        "iss": run.grader.issuer,
-        "aud": payload(id_token)["aud"],
-        "iat": now,
-        "exp": now + 120,
-        "jti": secrets.token_urlsafe(8),
-        "events": {BACKCHANNEL_LOGOUT_EVENT: {}},
-        "sid": sid,
-    }
-    forged = sign(claims, foreign_key(run.tenant.keys.current), typ="logout+jwt")
-    answer = run.browser().post(f"{run.url}/backchannel-logout", data={"logout_token": forged})
-    expect(
-        answer.status_code == 400 and run.logged_in_with(id_token),
-        "a logout token with a forged signature was accepted: verify it "
-        "(tenant.verify_logout_token) and answer 400 (refused)",
-    )
-    sent = asyncio.run(run.tenant.end_sso_session(str(sid)))
-    expect(sent, "the tenant sent no logout token: the grader cannot run this check")
-    expect(
-        sent[0].status_code == 200,
-        f"the tenant's logout token was answered {sent[0].status_code or sent[0].error}: "
-        "a valid token should get a 200",
-    )
-    expect(
-        not run.logged_in_with(id_token),
-        "after the tenant's back-channel logout the session still logs in: end every record "
-        "of the token's sid (records.end_by_logout_token)",
-    )
-    again = run.browser().post(f"{run.url}/backchannel-logout", data={"logout_token": sent[0].logout_token})
-    expect(
-        again.status_code == 400,
-        "the same logout token was accepted twice: accept each jti once (end_by_logout_token "
-        "returns False for a jti it has seen: refuse it)",
-    )
-
-
-# ---- step 03's wrapper variant: the three Lockr calls -------------------------------------------
-
-
-def check_store(run: Run) -> None:
-    browser = run.browser()
-    answer, _ = run.hosted_login(browser)
-    token = run.session(browser).get("id_token")
-    expect(
-        isinstance(token, str) and token.count(".") == 2,
-        "after Log In, the signed session holds no id_token: Lockr.set is request.session['id_token'] = id_token",
-    )
-    assert isinstance(token, str)
-    expect(
-        payload(token).get("iss") == run.grader.issuer,
-        "request.session['id_token'] holds something else than the id_token the tenant sent",
-    )
-    expect(
-        logged_in_text(answer.text) and run.shows_logged_in(browser),
-        "after Log In and a reload you are not logged in: keep the id_token under 'id_token', "
-        "where read_id_token looks for it",
-    )
-
-
-def check_read(run: Run) -> None:
-    stranger = run.browser().get(f"{run.url}/")
-    expect(
-        stranger.status_code == 200 and not logged_in_text(stranger.text),
-        "a visitor with no session gets an error page: read_id_token should return None then "
-        f"(request.session.get('id_token'); it answered {stranger.status_code})",
-    )
-    browser = run.browser()
-    run.hosted_login(browser)
-    expect(run.session(browser).get("id_token"), "logging in failed before this move ran")
-    expect(
-        run.shows_logged_in(browser),
-        "after Log In the next page shows you logged out: Lockr.get is request.session.get('id_token')",
-    )
-
-
-def check_erase(run: Run) -> None:
-    browser = run.browser()
-    id_token = run.log_in(browser)
-    browser.get(f"{run.url}/login")  # a new login in progress, kept in the same signed session
-    asyncio.run(run.records.end(run.module.cookie_app.session_key(id_token)))  # ended elsewhere
-    expect(not run.shows_logged_in(browser), "a session whose record has ended still logs in")
-    kept = run.session(browser)
-    expect(
-        "id_token" not in kept,
-        "a session Check Session refused still holds its id_token: Lockr.rm is request.session.pop('id_token', None)",
-    )
-    expect(
-        "login" in kept,
-        "erasing the id_token dropped the rest of the session (the login in progress): pop only 'id_token'",
-    )
-
-
-CHECKS: dict[str, dict[str, Check]] = {
+GRADERS: dict[str, dict[str, MoveGrader]] = {
     "01-Login": {
-        "login": check_login_redirect,
-        "callback": check_callback,
-        "logout": check_logout,
+        "login": grade_login_redirect,
+        "callback": grade_callback,
+        "logout": grade_logout,
     },
     "02-Custom-Login": {
-        "login": check_password_login,
-        "signup": check_signup,
-        "start_session": check_start_session,
-        "login_with_google": check_google,
+        "login": grade_password_login,
+        "signup": grade_signup,
+        "start_session": grade_start_session,
+        "login_with_google": grade_google,
     },
     "03-Session-Handling": {
-        "callback": lambda run: check_callback(run, record=True),
-        "check_session": check_check_session,
-        "logout": lambda run: check_logout(run, copy_stops=True, tenant_logout=True),
-        "backchannel_logout": check_backchannel,
-        "store_id_token": check_store,
-        "read_id_token": check_read,
-        "erase_id_token": check_erase,
+        "callback": lambda run: grade_callback(run, record=True),
+        "check_session": grade_check_session,
+        "logout": lambda run: grade_logout(run, copy_stops=True, tenant_logout=True),
+        "backchannel_logout": grade_backchannel,
+        "store_id_token": grade_store,
+        "read_id_token": grade_read,
+        "erase_id_token": grade_erase,
     },
 }
