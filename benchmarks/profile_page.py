@@ -45,7 +45,7 @@ from run import (
     STEPS,
     TENANT,
     App,
-    Tenant,
+    DevTenant,
     _asgi_get,
     app_command,
     free_port,
@@ -83,11 +83,11 @@ ROWS: list[tuple[str, Callable[[str, str], bool]]] = [
     ("Check Session: the step's own code", _step_file(HANDLERS, inside=False)),
     ("CheckSessionMiddleware, profile.attach", _in("shared/check_session.py", "shared/profile.py")),
     ("signed cookie: SessionMiddleware load/save", _in("starlette/middleware/sessions.py")),
-    ("signed cookie: ForgetUnreadableSignedCookie", _in("shared/signed_cookie.py")),
-    ("CSRF: the form's token, the middleware (shared/csrf.py)", _in("shared/csrf.py")),
-    ("security headers (shared/headers.py)", _in("shared/headers.py")),
-    ("canonical host (shared/hosts.py)", _in("shared/hosts.py")),
-    ("HEAD as GET (shared/head.py)", _in("shared/head.py")),
+    ("signed cookie: ForgetUnreadableSignedCookie", _in("shared/middleware/signed_cookie.py")),
+    ("CSRF: the form's token, the middleware (shared/middleware/csrf.py)", _in("shared/middleware/csrf.py")),
+    ("security headers (shared/middleware/headers.py)", _in("shared/middleware/headers.py")),
+    ("canonical host (shared/middleware/canonical_host.py)", _in("shared/middleware/canonical_host.py")),
+    ("HEAD as GET (shared/middleware/head.py)", _in("shared/middleware/head.py")),
     ("oversized cookies refused (shared/cookies.py)", _in("shared/cookies.py")),
     ("the page handler (homepage)", _step_file(HANDLERS, inside=True)),
     ("the panel (panel.py)", _in("03-Session-Handling/panel.py")),
@@ -184,7 +184,7 @@ async def _profile_in_process(script: str, cookie: str, seconds: float, rounds: 
 
 
 def profile_app(
-    app: App, tenant: Tenant, seconds: float, rounds: int, interval: float, trees: Path | None
+    app: App, tenant: DevTenant, seconds: float, rounds: int, interval: float, trees: Path | None
 ) -> dict[str, Any]:
     """Log in through a running copy of the step, then profile it in a process of its own."""
     port = free_port()
@@ -246,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.trees:
         args.trees.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="bench-profile-") as state_dir, ExitStack() as stack:
-        tenant = Tenant(free_port(), state_dir)
+        tenant = DevTenant(free_port(), state_dir)
         server = stack.enter_context(
             process([*TENANT, "--port", str(tenant.port), "--state-dir", state_dir], {**os.environ})
         )

@@ -509,7 +509,7 @@ async def _session_check_in_process(script: str, cookie: str, seconds: float, ro
     }
 
 
-def session_check(app: App, tenant: Tenant, port: int, cookie: str, seconds: float, rounds: int) -> dict[str, float]:
+def session_check(app: App, tenant: DevTenant, port: int, cookie: str, seconds: float, rounds: int) -> dict[str, float]:
     """_session_check_in_process in a process of its own, with the running step's environment."""
     _, env = app_command(app, tenant, port)
     options = ["--cookie", cookie, "--seconds", str(seconds), "--rounds", str(rounds)]
@@ -617,7 +617,7 @@ def measure_records(directory: Path, redis_url: str | None, count: int, trials: 
 
 
 @dataclass
-class Tenant:
+class DevTenant:
     port: int
     state_dir: str
 
@@ -635,7 +635,7 @@ class Tenant:
         return kid
 
 
-def app_command(app: App, tenant: Tenant, port: int) -> tuple[list[str], dict[str, str]]:
+def app_command(app: App, tenant: DevTenant, port: int) -> tuple[list[str], dict[str, str]]:
     """How `app` is started: a step as `python <step>.py` with the dev tenant's variables, a baseline
     with the quickstart's (AUTH0_DOMAIN, AUTH0_CLIENT_ID, AUTH0_CLIENT_SECRET), then the app's own."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AUTH0_", "APP_"))}
@@ -661,7 +661,7 @@ class Running:
         return f"http://localhost:{self.port}"
 
 
-def cold_start(tenant: Tenant, app: App) -> float:
+def cold_start(tenant: DevTenant, app: App) -> float:
     """Milliseconds from launching the step's process (python, not `uv run`) to its first 200."""
     port = free_port()
     started = time.perf_counter()
@@ -759,7 +759,7 @@ async def revocation_latencies(first: Running, second: Running, trials: int) -> 
     return times
 
 
-def measure_memory(running: Running, tenant: Tenant, logins: int, forged: int) -> dict[str, float]:
+def measure_memory(running: Running, tenant: DevTenant, logins: int, forged: int) -> dict[str, float]:
     """VmRSS growth over `logins` SSO logins plus `forged` distinct forged cookies; and the growth
     over the logins alone per 1,000 of them (each leaves a live session: its record, its verified claims)."""
     name = running.app.name
@@ -800,7 +800,7 @@ def run(
     results: dict[str, object] = {}
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="bench-tenant-") as state_dir:
-        tenant = Tenant(free_port(), state_dir)
+        tenant = DevTenant(free_port(), state_dir)
         with process([*TENANT, "--port", str(tenant.port), "--state-dir", state_dir], os.environ.copy()) as server:
             wait_for(server, tenant.port, "/.well-known/openid-configuration")
             with ExitStack() as stack:

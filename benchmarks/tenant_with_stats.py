@@ -9,7 +9,7 @@ import uvicorn
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from shared.dev_tenant import Tenant
+from shared.dev_tenant import DevTenant
 
 
 class CountJwks:
@@ -33,5 +33,5 @@ if __name__ == "__main__":
     parser.add_argument("--state-dir", type=Path, required=True)
     args = parser.parse_args()
     # any_app_port: the apps measured run on free ports, which the tutorial's settings do not list.
-    tenant = Tenant(f"http://localhost:{args.port}/", args.state_dir, any_app_port=True)
+    tenant = DevTenant(f"http://localhost:{args.port}/", args.state_dir, any_app_port=True)
     uvicorn.run(CountJwks(tenant.app), host="127.0.0.1", port=args.port, log_level="warning")

@@ -24,13 +24,13 @@ from shared.check_session import CheckSession, CheckSessionMiddleware, EraseIdTo
 from shared.config import Settings
 from shared.context import AppContext
 from shared.cookies import RefuseOversizedCookies, cookie_name
-from shared.csrf import CsrfMiddleware
 from shared.errors import LoginError, TenantUnavailable
-from shared.head import HeadAsGet
-from shared.headers import SecurityHeaders
-from shared.hosts import CanonicalHostMiddleware
-from shared.redact import protect_logs
-from shared.signed_cookie import ForgetUnreadableSignedCookie
+from shared.middleware.canonical_host import CanonicalHostMiddleware
+from shared.middleware.csrf import CsrfMiddleware
+from shared.middleware.head import HeadAsGet
+from shared.middleware.headers import SecurityHeaders
+from shared.middleware.redact import protect_logs
+from shared.middleware.signed_cookie import ForgetUnreadableSignedCookie
 from shared.tenant import Tenant
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -61,7 +61,7 @@ def build_app(
     variant's id_token): each step has its own, so two steps in one browser never read each other's.
     `any_host`: paths a server calls (step 03's back-channel logout), answered on any host name.
     `csrf_exempt`: POST paths a server calls, not a browser: every other POST route gets the CSRF
-    checks (origin and token, shared/csrf.py) before it runs.
+    checks (origin and token, shared/middleware/csrf.py) before it runs.
     `on_shutdown`: what the step closes when the app stops (step 03's session records).
     `context`: makes the app's context from settings, step, templates and signed cookie name: a
     step's subclass of AppContext with what it keeps besides (step 03's records and holder).
@@ -86,9 +86,9 @@ def build_app(
     app = Starlette(
         routes=[*routes, Mount("/static", StaticFiles(directory=STATIC), name="static")],
         middleware=[
-            # Outermost, so every answer has them, redirects and error pages included (shared/headers.py).
+            # Outermost, so every answer has them, redirects and error pages included (shared/middleware/headers.py).
             Middleware(SecurityHeaders, settings=settings),
-            Middleware(HeadAsGet),  # HEAD answers as GET does, without the body (shared/head.py)
+            Middleware(HeadAsGet),  # HEAD answers as GET does, without the body (shared/middleware/head.py)
             Middleware(CanonicalHostMiddleware, base_url=settings.base_url, any_host=any_host),
             # Outside SessionMiddleware: it measures the signed cookie as that writes it.
             Middleware(RefuseOversizedCookies, page=pages.session_too_large),

@@ -16,10 +16,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.templating import Jinja2Templates
 
-from shared import headers
 from shared.context import context
-from shared.csrf import csrf_token
 from shared.errors import CookieTooLarge, LoginError, TenantUnavailable
+from shared.middleware import headers
+from shared.middleware.csrf import csrf_token
 from shared.tenant import unavailable
 from shared.tokens import TokenError
 

@@ -167,9 +167,9 @@ class DevTenantKeeper:
             self._thread.join(timeout=5)
 
     def _serve(self, sock: socket.socket) -> str:
-        from shared.dev_tenant import Tenant, banner  # only now: reusing a running tenant needs neither
+        from shared.dev_tenant import DevTenant, banner  # only now: reusing a running tenant needs neither
 
-        tenant = Tenant(self.settings.issuer, self.settings.state_dir)
+        tenant = DevTenant(self.settings.issuer, self.settings.state_dir)
         self.server = uvicorn.Server(uvicorn.Config(tenant.app, log_level="warning"))
         self._thread = threading.Thread(
             target=self.server.run, kwargs={"sockets": [sock]}, name="dev-tenant", daemon=True

@@ -13,7 +13,7 @@ import httpx2
 import pytest
 
 from shared.config import Settings
-from shared.dev_tenant import DEV_CLIENT_ID, Tenant, dev_client_secret
+from shared.dev_tenant import DEV_CLIENT_ID, DevTenant, dev_client_secret
 from tests.support.pages import hosted_login  # noqa: F401  (tests import it from here too)
 from tests.support.redis_server import redis_server_path, running_redis
 from tests.support.servers import free_port, serve
@@ -24,7 +24,7 @@ CHROMIUM = "/usr/bin/chromium"
 
 @dataclass
 class RunningTenant:
-    tenant: Tenant
+    tenant: DevTenant
     issuer: str
     state_dir: Path
 
@@ -49,7 +49,7 @@ def running_tenant(state_dir: Path, **options) -> Iterator[RunningTenant]:
     issuer = f"http://localhost:{port}/realms/generic" if options.get("generic") else f"http://localhost:{port}/"
     # any_app_port: the apps under test run on free ports, which the tutorial's settings do not list.
     options.setdefault("any_app_port", True)
-    tenant = Tenant(issuer, state_dir, testing=True, **options)
+    tenant = DevTenant(issuer, state_dir, testing=True, **options)
     with serve(tenant.app, port):
         yield RunningTenant(tenant, issuer, state_dir)
 
@@ -70,7 +70,7 @@ def tenant(shared_tenant: RunningTenant) -> Iterator[RunningTenant]:
 
 @pytest.fixture(scope="session")
 def shared_generic_tenant(tmp_path_factory) -> Iterator[RunningTenant]:
-    """The dev tenant as a provider that is not Auth0: see Tenant(generic=True)."""
+    """The dev tenant as a provider that is not Auth0: see DevTenant(generic=True)."""
     with running_tenant(tmp_path_factory.mktemp("generic-tenant"), generic=True) as running:
         yield running
 

@@ -1,9 +1,9 @@
 """The dev tenant: a local, Auth0-compatible OpenID Connect provider (the embedded default).
 
-    tenant = Tenant("http://localhost:4000/")
+    tenant = DevTenant("http://localhost:4000/")
     uvicorn.run(tenant.app, port=4000)
 
-The provider (Tenant, Client, Faults, banner) is imported on first use: a step that talks to a real
+The provider (DevTenant, Client, Faults, banner) is imported on first use: a step that talks to a real
 tenant, or reuses a dev tenant already running, needs only the defaults and starts ~0.1 s sooner.
 """
 
@@ -24,13 +24,13 @@ from .defaults import (
 )
 
 if TYPE_CHECKING:
-    from .tenant import Client, Faults, SentLogoutToken, Tenant
+    from .server import Client, DevTenant, Faults, SentLogoutToken
 
 _PROVIDER = {
-    "Client": ".tenant",
-    "Faults": ".tenant",
-    "SentLogoutToken": ".tenant",
-    "Tenant": ".tenant",
+    "Client": ".server",
+    "Faults": ".server",
+    "SentLogoutToken": ".server",
+    "DevTenant": ".server",
     "banner": ".console",
 }
 
@@ -49,9 +49,9 @@ __all__ = [
     "DEV_CLIENT_ID",
     "GOOGLE_CONNECTION",
     "Client",
+    "DevTenant",
     "Faults",
     "SentLogoutToken",
-    "Tenant",
     "banner",
     "default_state_dir",
     "dev_client_secret",

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import uvicorn
 
-from . import DEFAULT_PORT, Tenant, banner, default_state_dir
+from . import DEFAULT_PORT, DevTenant, banner, default_state_dir
 from .settings import SettingsStore
 
 
@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--port must be between 1 and 65535")
     if args.unblock:
         # Failed-login counts live in the tenant's SQLite file, so another process can reset them.
-        Tenant(f"http://localhost:{args.port}/", args.state_dir or default_state_dir()).unblock_user(args.unblock)
+        DevTenant(f"http://localhost:{args.port}/", args.state_dir or default_state_dir()).unblock_user(args.unblock)
         print(f"dev tenant: {args.unblock} can log in again")
         return 0
 
@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{parser.prog}: error: cannot listen on {args.host}:{args.port}: {problem}", file=sys.stderr)
         return 1
 
-    tenant = Tenant(f"http://localhost:{args.port}/", args.state_dir or default_state_dir())
+    tenant = DevTenant(f"http://localhost:{args.port}/", args.state_dir or default_state_dir())
     print(banner(tenant), flush=True)
     try:
         uvicorn.run(tenant.app, host=args.host, port=args.port, log_level="warning")

@@ -10,7 +10,7 @@ from urllib.parse import unquote_plus
 from starlette.requests import Request
 
 from .clients import Client
-from .errors import OAuthError
+from .oauth_errors import OAuthError
 from .params import Params, param
 
 

@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from . import pages
+from . import templating
 from .clients import DEFAULT_SCOPE
 from .defaults import DATABASE_CONNECTION, GOOGLE_CONNECTION
 from .enforcement import callback_mismatch, connection_disabled
@@ -18,7 +18,7 @@ from .models import CODE_TTL, SSO_TTL, TRANSACTION_TTL, AuthorizationCode, SsoSe
 from .params import MAX_PARAM
 
 if TYPE_CHECKING:
-    from .tenant import Tenant
+    from .server import DevTenant
 
 # Cookie names carry a prefix: the tenant (localhost:4000) and the apps (localhost:3000) share
 # one browser cookie jar, because browsers ignore ports for cookies.
@@ -36,7 +36,7 @@ def redirect_to_client(redirect_uri: str, params: dict[str, str | None]) -> Redi
 class Authorize:
     """GET /authorize, and the SSO session the hosted pages start when a user logs in."""
 
-    def __init__(self, tenant: Tenant) -> None:
+    def __init__(self, tenant: DevTenant) -> None:
         self.tenant = tenant
 
     def routes(self) -> list[Route]:
@@ -51,7 +51,7 @@ class Authorize:
         if client is None:
             description = "Unknown client: the client_id is missing or not registered at this tenant."
             self.tenant.logs.record("f", description, request=request, client_id=client_id)
-            return pages.message_page("Something went wrong", description, error="invalid_request")
+            return templating.message_page("Something went wrong", description, error="invalid_request")
         redirect_uri = params.get("redirect_uri", "")
         if not client.allows_callback(redirect_uri):
             return callback_mismatch(self.tenant, request, client_id, redirect_uri)

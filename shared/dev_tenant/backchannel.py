@@ -44,7 +44,7 @@ from .hosts import is_loopback_host
 from .models import ExpiringStore, SsoSession
 
 if TYPE_CHECKING:
-    from .tenant import Tenant
+    from .server import DevTenant
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ class Holders:
 
 @dataclass(frozen=True, slots=True)
 class SentLogoutToken:
-    """One logout token the tenant sent, or tried to (tests only: Tenant.sent_logout_tokens)."""
+    """One logout token the tenant sent, or tried to (tests only: DevTenant.sent_logout_tokens)."""
 
     client_id: str
     url: str
@@ -105,7 +105,7 @@ def is_loopback(url: str) -> bool:
 class BackchannelLogout:
     """Remembers who holds each sid (`remember`), and tells them when it ends (`session_ended`)."""
 
-    def __init__(self, tenant: Tenant) -> None:
+    def __init__(self, tenant: DevTenant) -> None:
         self.tenant = tenant
         # Tests may shorten these three.
         self.timeout = TIMEOUT  # per POST

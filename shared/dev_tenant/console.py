@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from .defaults import DEMO_EMAIL, DEMO_PASSWORD, DEV_CLIENT_ID
 
 if TYPE_CHECKING:  # only for the annotation: a step reusing a running tenant imports this, not the provider
-    from .tenant import Tenant
+    from .server import DevTenant
 
 
 def details(issuer: str, state_dir: Path) -> list[str]:
@@ -23,7 +23,7 @@ def details(issuer: str, state_dir: Path) -> list[str]:
     ]
 
 
-def banner(tenant: Tenant) -> str:
+def banner(tenant: DevTenant) -> str:
     """Where the tenant is and how to log in."""
     lines = ["Dev tenant (local stand-in for Auth0) is running", *details(tenant.issuer, tenant.state_dir)]
     if tenant.settings.problem:  # a damaged settings.json: said at start, in one line, never a traceback

@@ -30,7 +30,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from . import pages
+from . import templating
 from .defaults import DEV_CLIENT_ID
 from .logs import EVENTS, is_failure
 from .params import MAX_BODY
@@ -45,7 +45,7 @@ from .settings import (
 )
 
 if TYPE_CHECKING:
-    from .tenant import Tenant
+    from .server import DevTenant
 
 FIELD = "csrf_token"
 URL_FIELDS = ("callbacks", "allowed_logout_urls", "backchannel_logout_urls")
@@ -57,7 +57,7 @@ def render(template: str, status_code: int = 200, **context: object) -> HTMLResp
     """A dashboard page. Its referrer policy is same-origin, not the hosted pages' no-referrer: under
     no-referrer a browser sends `Origin: null` with the page's own forms, which the origin check must
     refuse. The dashboard's URLs carry nothing secret, and no other site ever gets its referrer."""
-    response = pages.render(template, status_code, **context)
+    response = templating.render(template, status_code, **context)
     response.headers["Referrer-Policy"] = "same-origin"
     return response
 
@@ -69,7 +69,7 @@ class FormRefused(Exception):
 
 
 def refused_page(
-    tenant: Tenant, heading: str, error: str, description: str, hint: str, status: int = 400
+    tenant: DevTenant, heading: str, error: str, description: str, hint: str, status: int = 400
 ) -> HTMLResponse:
     """An error page that says which setting to change and links to the dashboard and its logs."""
     return render(
@@ -105,7 +105,7 @@ async def read_form(request: Request) -> list[tuple[str, str]]:
 
 
 class Dashboard:
-    def __init__(self, tenant: Tenant) -> None:
+    def __init__(self, tenant: DevTenant) -> None:
         self.tenant = tenant
         self.token = secrets.token_urlsafe(32)  # see the module docstring
 

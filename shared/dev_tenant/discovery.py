@@ -10,13 +10,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from . import pages
+from . import templating
 from .clients import DEFAULT_GRANTS
 from .defaults import DEMO_EMAIL, DEMO_PASSWORD
 from .users import initials
 
 if TYPE_CHECKING:
-    from .tenant import Tenant
+    from .server import DevTenant
 
 CLAIMS_SUPPORTED = [
     "aud",
@@ -73,7 +73,7 @@ def discovery_document(
 class Discovery:
     """GET /.well-known/openid-configuration, /.well-known/jwks.json, /avatars/…svg and /."""
 
-    def __init__(self, tenant: Tenant) -> None:
+    def __init__(self, tenant: DevTenant) -> None:
         self.tenant = tenant
 
     def routes(self) -> list[Route]:
@@ -104,13 +104,13 @@ class Discovery:
         label = initials(user.name or user.email) if user else "?"
         color = f"#{hashlib.sha256(picture_id.encode()).hexdigest()[:6]}"
         return Response(
-            pages.avatar_svg(label, color),
+            templating.avatar_svg(label, color),
             media_type="image/svg+xml",
             headers={"Cache-Control": "public, max-age=3600", "Content-Security-Policy": "default-src 'none'"},
         )
 
     async def home(self, request: Request) -> Response:
-        return pages.render(
+        return templating.render(
             "home.html",
             issuer=self.tenant.issuer,
             dashboard_url=self.tenant.dashboard_url,

@@ -15,13 +15,13 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from .dashboard import refused_page
-from .errors import OAuthError
 from .logs import bounded
+from .oauth_errors import OAuthError
 from .settings import SettingsError, check_url
 
 if TYPE_CHECKING:
     from .models import SsoSession
-    from .tenant import Tenant
+    from .server import DevTenant
 
 CALLBACK_MISMATCH = "Callback URL mismatch. The provided redirect_uri is not in the list of allowed callback URLs."
 CONNECTION_DISABLED = "the connection is not enabled"
@@ -35,7 +35,7 @@ def _addable(prop: str, url: str) -> bool:
     return True
 
 
-def callback_mismatch(tenant: Tenant, request: Request, client_id: str, redirect_uri: str) -> Response:
+def callback_mismatch(tenant: DevTenant, request: Request, client_id: str, redirect_uri: str) -> Response:
     """/authorize with a redirect_uri outside Allowed Callback URLs: a page, never a redirect."""
     shown = bounded(redirect_uri)
     tenant.logs.record(
@@ -57,7 +57,7 @@ def callback_mismatch(tenant: Tenant, request: Request, client_id: str, redirect
 
 
 def connection_disabled(
-    tenant: Tenant, request: Request, client_id: str, connection: str, fail: Callable[[str, str], RedirectResponse]
+    tenant: DevTenant, request: Request, client_id: str, connection: str, fail: Callable[[str, str], RedirectResponse]
 ) -> Response:
     """A login through a connection the application does not have enabled: back to the app, as Auth0 does."""
     tenant.logs.record(
@@ -71,7 +71,7 @@ def connection_disabled(
     return fail("invalid_request", CONNECTION_DISABLED)
 
 
-def logout_refused(tenant: Tenant, request: Request, client_id: str | None, parameter: str, url: str) -> Response:
+def logout_refused(tenant: DevTenant, request: Request, client_id: str | None, parameter: str, url: str) -> Response:
     """A return URL outside Allowed Logout URLs: Auth0's page, never an open redirect."""
     shown = bounded(url)
     description = f'The {parameter} "{shown}" is not defined as a valid URL in "Allowed Logout URLs".'
@@ -91,7 +91,7 @@ def logout_refused(tenant: Tenant, request: Request, client_id: str | None, para
     return refused_page(tenant, "Oops!, something went wrong", "invalid_request", description, hint)
 
 
-def logged_out(tenant: Tenant, request: Request, ended: SsoSession | None, client_id: str | None) -> None:
+def logged_out(tenant: DevTenant, request: Request, ended: SsoSession | None, client_id: str | None) -> None:
     tenant.logs.record(
         "slo",
         "" if ended is not None else "No session at the tenant to end",

@@ -1,6 +1,6 @@
 """Deliberate misbehaviour for tests, and the test-only HTTP API that sets it.
 
-Neither exists in the default run: a Tenant built without testing=True has no faults and no /test/
+Neither exists in the default run: a DevTenant built without testing=True has no faults and no /test/
 routes, so nothing a browser sends can make the tenant sign a bad token.
 """
 

@@ -15,13 +15,13 @@ from starlette.responses import Response
 
 from .clients import PASSWORD_REALM_GRANT
 from .defaults import DATABASE_CONNECTION
-from .errors import OAuthError
+from .oauth_errors import OAuthError
 from .params import Params, valid_email
 
 if TYPE_CHECKING:
     from .backchannel import SentLogoutToken
     from .models import User
-    from .tenant import Tenant
+    from .server import DevTenant
 
 PASSWORD_GRANTS = ("password", PASSWORD_REALM_GRANT)
 
@@ -42,7 +42,7 @@ def _client_id(request: Request, body: Params) -> str:
     return _text(body, "client_id")
 
 
-def exchange_facts(tenant: Tenant, body: Params) -> dict[str, Any]:
+def exchange_facts(tenant: DevTenant, body: Params) -> dict[str, Any]:
     """What the log needs that the exchange uses up: the user an authorization code was issued for."""
     code = _text(body, "code")
     grant = tenant.codes.get(code) if code and _text(body, "grant_type") == "authorization_code" else None
@@ -50,7 +50,7 @@ def exchange_facts(tenant: Tenant, body: Params) -> dict[str, Any]:
 
 
 def log_exchange(
-    tenant: Tenant, request: Request, body: Params, error: OAuthError | None, facts: dict[str, Any] | None = None
+    tenant: DevTenant, request: Request, body: Params, error: OAuthError | None, facts: dict[str, Any] | None = None
 ) -> None:
     grant = _text(body, "grant_type")
     client_id = _client_id(request, body)
@@ -93,7 +93,7 @@ def log_exchange(
     )
 
 
-def log_signup(tenant: Tenant, request: Request, body: Params, response: Response) -> None:
+def log_signup(tenant: DevTenant, request: Request, body: Params, response: Response) -> None:
     """/dbconnections/signup: ss with the new user, or fs with Auth0's description of the refusal."""
     email = _text(body, "email")
     shown = email if valid_email(email) else ""
@@ -129,7 +129,7 @@ def _subject(logout_token: str) -> str:
     return sub if isinstance(sub, str) else ""
 
 
-def log_delivery(tenant: Tenant, sent: SentLogoutToken) -> None:
+def log_delivery(tenant: DevTenant, sent: SentLogoutToken) -> None:
     """One POST of a logout token (or the decision not to send it), and how the app answered."""
     ok = sent.status_code == 200
     if ok:
@@ -148,7 +148,7 @@ def log_delivery(tenant: Tenant, sent: SentLogoutToken) -> None:
     )
 
 
-def log_not_configured(tenant: Tenant, client_id: str, origin: str, user_id: str) -> None:
+def log_not_configured(tenant: DevTenant, client_id: str, origin: str, user_id: str) -> None:
     """An app held the ended session, but no Back-Channel Logout URI of its application is on its origin."""
     tenant.logs.record(
         "oidc_backchannel_logout_failed",

@@ -13,16 +13,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from . import pages
+from . import templating
 from .authorize import BROWSER_COOKIE, SESSION_COOKIE, redirect_to_client
 from .defaults import DATABASE_CONNECTION, DEMO_EMAIL, DEMO_PASSWORD, GOOGLE_CONNECTION
-from .errors import BUSY, WRONG_PASSWORD, blocked_description
 from .models import Transaction, User
+from .oauth_errors import BUSY, WRONG_PASSWORD, blocked_description
 from .params import MAX_BODY, MAX_EMAIL, normalise_email, valid_email
 from .users import UserExists, password_rules
 
 if TYPE_CHECKING:
-    from .tenant import Tenant
+    from .server import DevTenant
 
 GOOGLE_DEMO_EMAIL = "demo.google@example.com"
 GOOGLE_DEMO_NAME = "Demo Google User"
@@ -58,7 +58,7 @@ class PageRequest:
 class HostedPages:
     """/u/login, /u/signup, /u/google (GET shows, POST submits) and POST /u/cancel."""
 
-    def __init__(self, tenant: Tenant) -> None:
+    def __init__(self, tenant: DevTenant) -> None:
         self.tenant = tenant
 
     def routes(self) -> list[Route]:
@@ -127,7 +127,7 @@ class HostedPages:
         try:
             response = self.tenant.authorize.log_in(page.tx_id, user)
         except LookupError:
-            return pages.expired_page(page.tx.redirect_uri)
+            return templating.expired_page(page.tx.redirect_uri)
         await self.tenant.authorize.end_replaced(page.replaces)
         self.tenant.logs.record("s", "", request=request, client_id=page.tx.client_id, user=user)
         return response
@@ -149,41 +149,41 @@ class HostedPages:
         """The hosted login form (Lock / Universal Login stand-in): email and password."""
         page = await self._read(request)
         if page.tx is None:
-            return pages.expired_page(page.redirect_uri)
+            return templating.expired_page(page.redirect_uri)
         context = self._context(page.tx_id, page.tx)
         if page.form is None:
-            return pages.render("login.html", **context)
+            return templating.render("login.html", **context)
         email = str(page.form.get("username") or "").strip()
         password = str(page.form.get("password") or "")
         context["email"] = email[:MAX_EMAIL]
         context["invalid"] = ("username", "password")  # Auth0 never says which of the two was wrong
         if not email or not password:
             context["error"] = "Enter your email address and password."
-            return pages.render("login.html", 400, **context)
+            return templating.render("login.html", 400, **context)
         outcome, user = await run_in_threadpool(self.tenant.users.authenticate, DATABASE_CONNECTION, email, password)
         if outcome == "blocked":
             context["error"] = blocked_description(self.tenant.unblock_command(email))
             self._failed(request, page, "limit_wc", context["error"], email)
-            return pages.render("login.html", 429, **context)
+            return templating.render("login.html", 429, **context)
         if outcome == "busy":
             context["error"] = BUSY
             self._failed(request, page, "f", BUSY, email)
-            return pages.render("login.html", 429, **context)
+            return templating.render("login.html", 429, **context)
         if outcome != "ok" or user is None:
             context["error"] = WRONG_PASSWORD
             known = await run_in_threadpool(self.tenant.users.get, DATABASE_CONNECTION, email)
             self._failed(request, page, "fp" if known else "fu", WRONG_PASSWORD, email)
-            return pages.render("login.html", 403, **context)
+            return templating.render("login.html", 403, **context)
         return await self._log_in(request, page, user)
 
     async def signup(self, request: Request) -> Response:
         """The hosted sign-up form; a new user is logged in at once, as on Auth0."""
         page = await self._read(request)
         if page.tx is None:
-            return pages.expired_page(page.redirect_uri)
+            return templating.expired_page(page.redirect_uri)
         context = self._context(page.tx_id, page.tx)
         if page.form is None:
-            return pages.render("signup.html", **context)
+            return templating.render("signup.html", **context)
         email = str(page.form.get("email") or "").strip()
         password = str(page.form.get("password") or "")
         context["email"] = email[:MAX_EMAIL]
@@ -191,21 +191,21 @@ class HostedPages:
             context["error"] = "Enter a valid email address and a password."
             context["invalid"] = ("email",) * (not valid_email(email)) + ("password",) * (not password)
             self._failed(request, page, "fs", context["error"], email)
-            return pages.render("signup.html", 400, **context)
+            return templating.render("signup.html", 400, **context)
         ok, policy = password_rules(password)
         if not ok:
             context["error"] = "That password is too weak. A password needs:"
             context["rules"] = rule_lines(policy["rules"])
             context["invalid"] = ("password",)
             self._failed(request, page, "fs", "Password is too weak", email)
-            return pages.render("signup.html", 400, **context)
+            return templating.render("signup.html", 400, **context)
         try:
             user = await run_in_threadpool(self.tenant.users.create, DATABASE_CONNECTION, email, password)
         except UserExists:
             context["error"] = "The user already exists."
             context["invalid"] = ("email",)
             self._failed(request, page, "fs", context["error"], email)
-            return pages.render("signup.html", 400, **context)
+            return templating.render("signup.html", 400, **context)
         self.tenant.logs.record("ss", "", request=request, client_id=page.tx.client_id, user=user)
         return await self._log_in(request, page, user)
 
@@ -213,10 +213,10 @@ class HostedPages:
         """A simulated Google account chooser: no Google account is contacted (workshops run offline)."""
         page = await self._read(request)
         if page.tx is None:
-            return pages.expired_page(page.redirect_uri)
+            return templating.expired_page(page.redirect_uri)
         context = self._context(page.tx_id, page.tx)
         if page.form is None:
-            return pages.render("google.html", **context)
+            return templating.render("google.html", **context)
         if page.form.get("account") == "demo":
             email, name = GOOGLE_DEMO_EMAIL, GOOGLE_DEMO_NAME
         else:
@@ -226,7 +226,7 @@ class HostedPages:
             if not valid_email(email):
                 context["error"] = "Enter a valid email address."
                 context["invalid"] = ("email",)
-                return pages.render("google.html", 400, **context)
+                return templating.render("google.html", 400, **context)
         # Google's subjects are 21 digits; derived from the email so the same account keeps its id.
         digits = str(int(hashlib.sha256(email.encode()).hexdigest(), 16))[:21]
         user = await run_in_threadpool(
@@ -238,7 +238,7 @@ class HostedPages:
         """Back to the app with error=access_denied, as when a user closes Auth0's login page."""
         page = await self._read(request)
         if page.tx is None:
-            return pages.expired_page(page.redirect_uri)
+            return templating.expired_page(page.redirect_uri)
         self.tenant.transactions.pop(page.tx_id)
         return redirect_to_client(
             page.tx.redirect_uri,

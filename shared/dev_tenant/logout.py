@@ -10,22 +10,22 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from . import pages
+from . import templating
 from .authorize import SESSION_COOKIE, redirect_to_client
 from .enforcement import logged_out, logout_refused
-from .errors import OAuthError
 from .logout_confirmation import CARRIED, CONFIRM_PATH, LogoutConfirmation, declined, expired
+from .oauth_errors import OAuthError
 from .params import read_params
 
 if TYPE_CHECKING:
-    from .tenant import Tenant
+    from .server import DevTenant
 
 
 class Logout:
     """Both logouts end the tenant's SSO session first, whatever happens next, as Auth0 does — once the
     request has shown it means this browser's session, or the user has confirmed (logout_confirmation.py)."""
 
-    def __init__(self, tenant: Tenant) -> None:
+    def __init__(self, tenant: DevTenant) -> None:
         self.tenant = tenant
         self.confirmation = LogoutConfirmation(tenant)
 
@@ -67,7 +67,7 @@ class Logout:
         return_to = params.get("returnTo")
         client_id = params.get("client_id", "")
         if not return_to:
-            page = pages.logged_out_page()
+            page = templating.logged_out_page()
             return await self._end_session(request, page, params, confirmed=confirmed, client_id=client_id)
         client = self.tenant.clients.get(client_id)
         if client is None or not client.allows_logout(return_to):
@@ -84,7 +84,7 @@ class Logout:
             try:
                 params.update(await read_params(request, json_ok=False))
             except OAuthError as exc:  # not a form (OIDC RP-Initiated Logout §2), too large, not UTF-8
-                return pages.message_page(
+                return templating.message_page(
                     "Oops!, something went wrong", exc.description, error=exc.error, status_code=exc.status
                 )
         return await self._oidc(request, params)
@@ -93,7 +93,7 @@ class Logout:
         target = params.get("post_logout_redirect_uri")
         client_id = params.get("client_id") or self._client_from_hint(params.get("id_token_hint"))
         if not target:
-            page = pages.logged_out_page()
+            page = templating.logged_out_page()
             return await self._end_session(request, page, params, confirmed=confirmed, client_id=client_id)
         client = self.tenant.clients.get(client_id or "")
         if client is None or not client.allows_logout(target):
@@ -111,7 +111,7 @@ class Logout:
         try:
             form = await read_params(request, json_ok=False)
         except OAuthError as exc:
-            return pages.message_page(
+            return templating.message_page(
                 "Oops!, something went wrong", exc.description, error=exc.error, status_code=exc.status
             )
         sid = request.cookies.get(SESSION_COOKIE)

@@ -31,11 +31,11 @@ from joserfc import jwk, jwt
 from starlette.requests import Request
 from starlette.responses import Response
 
-from . import pages
+from . import templating
 from .models import SsoSession
 
 if TYPE_CHECKING:
-    from .tenant import Tenant
+    from .server import DevTenant
 
 CONFIRM_PATH = "/u/logout"
 # What the confirmation form carries back, so that the confirmed logout is the one that was asked for.
@@ -57,7 +57,7 @@ def started_by_a_person(request: Request) -> bool:
 
 
 def same_origin_post(request: Request) -> bool:
-    """The browser says the form came from one of the tenant's own pages. Its pages send no referrer, so a
+    """The browser says the form came from one of the tenant's own templating. Its pages send no referrer, so a
     browser may send `Origin: null` on their posts; Sec-Fetch-Site then tells."""
     origin = request.headers.get("origin")
     site = request.headers.get("sec-fetch-site")
@@ -71,7 +71,7 @@ def same_origin_post(request: Request) -> bool:
 class LogoutConfirmation:
     """Decides whether a logout goes ahead at once, renders the question, and checks the answer."""
 
-    def __init__(self, tenant: Tenant) -> None:
+    def __init__(self, tenant: DevTenant) -> None:
         self.tenant = tenant
         # Confirmation tokens are derived from the session they end, so nothing is stored; a restart
         # (which ends every session anyway) makes an open question page expire.
@@ -116,7 +116,7 @@ class LogoutConfirmation:
             return None
         if target.status_code >= 400:
             return target
-        return pages.render(
+        return templating.render(
             "logout_confirm.html",
             endpoint=request.url.path,
             fields=fields,
@@ -132,7 +132,7 @@ class LogoutConfirmation:
 
 
 def contradiction(description: str) -> Response:
-    return pages.message_page(
+    return templating.message_page(
         "Oops!, something went wrong",
         description,
         error="invalid_request",
@@ -141,7 +141,7 @@ def contradiction(description: str) -> Response:
 
 
 def expired() -> Response:
-    return pages.message_page(
+    return templating.message_page(
         "This logout page has expired",
         "Nothing was ended: the session it asked about is over, or the page came from elsewhere.",
         error="invalid_request",
@@ -151,7 +151,7 @@ def expired() -> Response:
 
 
 def declined(back_url: str) -> Response:
-    return pages.message_page(
+    return templating.message_page(
         "You are still logged in",
         "Your session at the local dev tenant goes on; nothing was ended.",
         status_code=200,

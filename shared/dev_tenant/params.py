@@ -9,7 +9,7 @@ from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 
-from .errors import OAuthError
+from .oauth_errors import OAuthError
 
 MAX_BODY = 64 * 1024  # far above any real request; a cap keeps a hostile body from filling memory
 MAX_PARAM = 2048  # state, nonce, scope: a login transaction keeps them, so each is capped

@@ -16,8 +16,8 @@ from pathlib import Path
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from . import pages
-from .errors import NO_STORE, api_error
+from . import templating
+from .oauth_errors import NO_STORE, api_error
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ class StateGuard:
             return JSONResponse(body, status_code=STATUS, headers=NO_STORE)
         if _starts(path, API_JSON):
             return api_error(ERROR, description, name="ServiceUnavailableError", status=STATUS)
-        return pages.message_page(
+        return templating.message_page(
             "The dev tenant's state folder was removed",
             description,
             error=ERROR,

@@ -12,17 +12,17 @@ from .authenticate_client import authenticate_client
 from .clients import DEFAULT_GRANTS
 from .defaults import DATABASE_CONNECTION
 from .enforcement import password_connection_disabled
-from .errors import OAuthError
 from .flow_log import exchange_facts, log_exchange
 from .grants.password import password_grant
+from .oauth_errors import OAuthError
 from .params import Params, param, read_params
 
 if TYPE_CHECKING:
-    from .tenant import Tenant
+    from .server import DevTenant
 
 
 class TokenEndpoint:
-    def __init__(self, tenant: Tenant) -> None:
+    def __init__(self, tenant: DevTenant) -> None:
         self.tenant = tenant
 
     def routes(self) -> list[Route]:

@@ -11,13 +11,13 @@ from starlette.routing import Route
 
 from .defaults import DATABASE_CONNECTION
 from .enforcement import CONNECTION_DISABLED
-from .errors import OAuthError, api_error
 from .flow_log import log_signup
+from .oauth_errors import OAuthError, api_error
 from .params import Params, param, read_params, valid_email
 from .users import POLICY_TEXT, UserExists, password_rules
 
 if TYPE_CHECKING:
-    from .tenant import Tenant
+    from .server import DevTenant
 
 # Profile fields a sign-up may set, in the order Auth0 echoes them back.
 SIGNUP_FIELDS = ("username", "given_name", "family_name", "name", "nickname")
@@ -25,7 +25,7 @@ MAX_FIELD = 200
 
 
 class UserinfoAndSignup:
-    def __init__(self, tenant: Tenant) -> None:
+    def __init__(self, tenant: DevTenant) -> None:
         self.tenant = tenant
 
     def routes(self) -> list[Route]:

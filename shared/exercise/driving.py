@@ -28,7 +28,7 @@ from starlette.applications import Starlette
 
 from shared.config import Settings
 from shared.context import context
-from shared.dev_tenant import DEMO_EMAIL, DEMO_PASSWORD, DEV_CLIENT_ID, Faults, Tenant, dev_client_secret
+from shared.dev_tenant import DEMO_EMAIL, DEMO_PASSWORD, DEV_CLIENT_ID, DevTenant, Faults, dev_client_secret
 from shared.exercise import Step, shown_path
 from shared.exercise.serving import Grader, expect, free_port, load_source, serve
 
@@ -47,7 +47,7 @@ class Run:
     clients: list[httpx2.Client] = field(default_factory=list)
 
     @property
-    def tenant(self) -> Tenant:
+    def tenant(self) -> DevTenant:
         return self.grader.tenant
 
     @property

@@ -156,7 +156,7 @@ def grade_logout(run: Run, *, copy_stops: bool = False, tenant_logout: bool = Fa
     expect(
         refused.status_code == 403 and run.shows_logged_in(browser),
         "Log Out without this browser's CSRF token should be refused (403) and log nobody out: "
-        "leave /logout under the factory's CSRF check (shared/csrf.py)",
+        "leave /logout under the factory's CSRF check (shared/middleware/csrf.py)",
     )
     token = run.csrf(browser)
     run.set_session(browser, {**run.session(browser), "planted": "before Log Out"})
@@ -204,7 +204,7 @@ def grade_password_login(run: Run) -> None:
     expect(
         answer.status_code == 403,
         "a Log In post without the form's CSRF token should be refused: "
-        "leave /login under the factory's CSRF check (shared/csrf.py)",
+        "leave /login under the factory's CSRF check (shared/middleware/csrf.py)",
     )
     fields = {"csrf_token": token, "email": DEMO_EMAIL, "password": "not-the-password"}
     wrong = run.post(browser, "/login", fields)

@@ -20,7 +20,7 @@ from typing import Any
 
 import uvicorn
 
-from shared.dev_tenant import Tenant
+from shared.dev_tenant import DevTenant
 
 
 class Unmet(Exception):
@@ -92,7 +92,7 @@ def quiet_logs() -> Iterator[AppErrors]:
 
 @dataclass
 class Grader:
-    tenant: Tenant
+    tenant: DevTenant
     issuer: str
     state_dir: Path
     errors: AppErrors
@@ -104,7 +104,7 @@ def running_tenant() -> Iterator[Grader]:
         port = free_port()
         issuer = f"http://localhost:{port}/"
         # any_app_port: the graded copy runs on a free port, which the tutorial's settings do not list.
-        tenant = Tenant(issuer, Path(folder) / "tenant", testing=True, any_app_port=True)
+        tenant = DevTenant(issuer, Path(folder) / "tenant", testing=True, any_app_port=True)
         with serve(tenant.app, port):
             yield Grader(tenant, issuer, Path(folder), errors)
 

@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from starlette.testclient import TestClient
 
-from shared.dev_tenant import DEMO_EMAIL, DEMO_PASSWORD, DEV_CLIENT_ID, Tenant, dev_client_secret
+from shared.dev_tenant import DEMO_EMAIL, DEMO_PASSWORD, DEV_CLIENT_ID, DevTenant, dev_client_secret
 
 ISSUER = "http://testserver/"
 CALLBACK = "http://localhost:3000/callback"
@@ -24,7 +24,7 @@ def template_state(tmp_path_factory) -> Path:
     """One state dir (keys, demo user, client secret) built once; each test gets a copy.
     Generating RSA keys and hashing the demo password for every test would dominate the run."""
     path = tmp_path_factory.mktemp("template-state")
-    Tenant(ISSUER, path)
+    DevTenant(ISSUER, path)
     return path
 
 
@@ -36,8 +36,8 @@ def state_dir(tmp_path, template_state) -> Path:
 
 
 @pytest.fixture
-def tenant(state_dir) -> Tenant:
-    return Tenant(ISSUER, state_dir, testing=True)
+def tenant(state_dir) -> DevTenant:
+    return DevTenant(ISSUER, state_dir, testing=True)
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import httpx2
 from authlib.integrations.httpx_client import OAuth2Client
 from joserfc import jwk, jwt
 
-from shared.dev_tenant import DEMO_EMAIL, DEV_CLIENT_ID, Tenant, dev_client_secret
+from shared.dev_tenant import DEMO_EMAIL, DEV_CLIENT_ID, DevTenant, dev_client_secret
 from tests.support.servers import free_port, serve
 
 from .conftest import form_fields
@@ -15,7 +15,7 @@ from .conftest import form_fields
 def test_authlib_authorization_code_login_with_pkce_yields_a_verifiable_id_token(state_dir):
     port = free_port()
     issuer = f"http://127.0.0.1:{port}/"
-    tenant = Tenant(issuer, state_dir)
+    tenant = DevTenant(issuer, state_dir)
     callback = "http://localhost:3000/callback"  # in the tutorial's Allowed Callback URLs
     with serve(tenant.app, port), httpx2.Client(follow_redirects=False, timeout=10) as browser:
         config = browser.get(f"{issuer}.well-known/openid-configuration").json()

@@ -24,7 +24,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from shared.dev_tenant import DEMO_EMAIL, DEMO_PASSWORD, DEV_CLIENT_ID, Client, Tenant
+from shared.dev_tenant import DEMO_EMAIL, DEMO_PASSWORD, DEV_CLIENT_ID, Client, DevTenant
 from shared.dev_tenant.backchannel import EVENT, LOGOUT_TOKEN_TTL, is_loopback
 from shared.dev_tenant.models import SSO_TTL
 from tests.support.pages import log_out
@@ -84,10 +84,10 @@ def receiving(**options) -> Iterator[Receiver]:
 
 
 @pytest.fixture
-def tenant(state_dir) -> Tenant:
+def tenant(state_dir) -> DevTenant:
     """The receivers listen on free ports, which the tutorial's settings do not list (test_dashboard.py
     checks the listed ports themselves)."""
-    return Tenant(ISSUER, state_dir, testing=True, any_app_port=True)
+    return DevTenant(ISSUER, state_dir, testing=True, any_app_port=True)
 
 
 @pytest.fixture
@@ -196,7 +196,7 @@ def test_each_app_is_told_once_however_many_logouts_follow(client, secret, recei
 
 
 def test_only_the_session_that_ended_is_told(state_dir, secret, receiver):
-    tenant = Tenant(ISSUER, state_dir, testing=True, any_app_port=True)
+    tenant = DevTenant(ISSUER, state_dir, testing=True, any_app_port=True)
     with TestClient(tenant.app, follow_redirects=False) as alice, TestClient(tenant.app, follow_redirects=False) as bob:
         a = log_in_at(alice, receiver.callback, secret)
         b = log_in_at(bob, receiver.callback, secret)
@@ -229,11 +229,11 @@ def test_an_app_answering_400_is_recorded_and_logout_still_ends(client, tenant, 
 
 
 @contextlib.contextmanager
-def tenant_on_a_port(state_dir) -> Iterator[tuple[Tenant, httpx2.Client]]:
+def tenant_on_a_port(state_dir) -> Iterator[tuple[DevTenant, httpx2.Client]]:
     """The tenant on a real port (a TestClient would finish any background work before it returns), with
     a browser for it."""
     port = free_port()
-    tenant = Tenant(f"http://127.0.0.1:{port}/", state_dir, testing=True, any_app_port=True)
+    tenant = DevTenant(f"http://127.0.0.1:{port}/", state_dir, testing=True, any_app_port=True)
     with serve(tenant.app, port) as base, httpx2.Client(base_url=base, follow_redirects=False, timeout=10) as browser:
         yield tenant, browser
 
@@ -407,7 +407,7 @@ def test_an_expired_session_is_announced_once_when_next_used(client, tenant, sec
 
 def test_the_sweep_announces_an_expired_session_nobody_comes_back_to(state_dir, receiver):
     port = free_port()
-    tenant = Tenant(f"http://127.0.0.1:{port}/", state_dir, testing=True, sweep_every=0.05, any_app_port=True)
+    tenant = DevTenant(f"http://127.0.0.1:{port}/", state_dir, testing=True, sweep_every=0.05, any_app_port=True)
     secret = tenant.clients[DEV_CLIENT_ID].client_secret
     with serve(tenant.app, port) as base, httpx2.Client(base_url=base, follow_redirects=False) as browser:
         id_token = log_in_at(browser, receiver.callback, secret)
@@ -515,7 +515,7 @@ def test_sent_logout_tokens_over_http(client, tenant, secret, receiver):
 
 
 def test_outside_tests_nothing_is_recorded_and_no_hooks_exist(state_dir, secret, receiver):
-    tenant = Tenant(ISSUER, state_dir, any_app_port=True)
+    tenant = DevTenant(ISSUER, state_dir, any_app_port=True)
     assert tenant.sent_logout_tokens is None
     with TestClient(tenant.app, follow_redirects=False) as client:
         assert client.get("/test/logout-tokens").status_code == 404

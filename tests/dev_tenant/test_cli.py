@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from shared.dev_tenant import DATABASE_CONNECTION, DEMO_EMAIL, DEMO_PASSWORD, Tenant, banner
+from shared.dev_tenant import DATABASE_CONNECTION, DEMO_EMAIL, DEMO_PASSWORD, DevTenant, banner
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -39,12 +39,12 @@ def test_busy_port_is_one_line_error_and_exit_1(tmp_path):
 
 
 def test_banner_shows_issuer_and_demo_credentials(state_dir):
-    text = banner(Tenant("http://localhost:4000/", state_dir))
+    text = banner(DevTenant("http://localhost:4000/", state_dir))
     assert "http://localhost:4000/" in text and DEMO_EMAIL in text and DEMO_PASSWORD in text
 
 
 def test_unblock_lifts_a_lock_out_from_another_process(state_dir):
-    tenant = Tenant("http://localhost:4000/", state_dir)
+    tenant = DevTenant("http://localhost:4000/", state_dir)
     tenant.create_user("locked@example.com", "Right-Passw0rd")
     for _ in range(10):
         tenant.users.authenticate(DATABASE_CONNECTION, "locked@example.com", "wrong-password")

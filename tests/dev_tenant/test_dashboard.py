@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 import pytest
 from starlette.testclient import TestClient
 
-from shared.dev_tenant import DEMO_EMAIL, DEMO_PASSWORD, DEV_CLIENT_ID, Tenant, banner
+from shared.dev_tenant import DEMO_EMAIL, DEMO_PASSWORD, DEV_CLIENT_ID, DevTenant, banner
 from shared.dev_tenant.clients import url_matches
 from shared.dev_tenant.settings import SETTINGS_FILE, SettingsStore, tutorial_settings
 
@@ -119,7 +119,7 @@ def test_logout_urls_are_compared_without_their_query_as_auth0_documents(client)
 
 
 def test_any_app_port_matches_loopback_urls_on_any_port_but_nothing_else(state_dir):
-    tenant = Tenant(ISSUER, state_dir, any_app_port=True)
+    tenant = DevTenant(ISSUER, state_dir, any_app_port=True)
     dev = tenant.clients[DEV_CLIENT_ID]
     assert dev.allows_callback("http://localhost:45678/callback")
     assert dev.allows_callback("http://127.0.0.1:45678/callback")
@@ -213,7 +213,7 @@ def test_logout_tokens_go_only_to_the_configured_back_channel_logout_uri(state_d
     from .test_backchannel_logout import log_in_at, receiving
 
     with receiving() as receiver:
-        tenant = Tenant(ISSUER, state_dir, testing=True)  # enforcing: the receiver's URLs are added below
+        tenant = DevTenant(ISSUER, state_dir, testing=True)  # enforcing: the receiver's URLs are added below
         tenant.settings.update(callbacks=(receiver.callback,), backchannel_logout_urls=())
         with TestClient(tenant.app, follow_redirects=False) as client:
             log_in_at(client, receiver.callback, secret)
@@ -232,7 +232,7 @@ def test_logout_tokens_go_only_to_the_configured_back_channel_logout_uri(state_d
 
 def test_saved_settings_survive_a_restart(client, state_dir):
     save(client, callbacks="http://localhost:3100/callback, http://localhost:3200/callback")
-    again = Tenant(ISSUER, state_dir)
+    again = DevTenant(ISSUER, state_dir)
     assert again.clients[DEV_CLIENT_ID].callback_urls == [
         "http://localhost:3100/callback",
         "http://localhost:3200/callback",
@@ -353,7 +353,7 @@ def test_the_client_secret_is_hidden_until_asked(client, secret):
 )
 def test_a_damaged_settings_file_is_one_line_at_start_and_the_tutorials_settings_apply(state_dir, text, words):
     (state_dir / SETTINGS_FILE).write_text(text, encoding="latin-1" if text == "\xff" else "utf-8")
-    tenant = Tenant(ISSUER, state_dir)
+    tenant = DevTenant(ISSUER, state_dir)
     [line] = [line for line in banner(tenant).splitlines() if "settings:" in line]
     assert words in line and "--reset-settings" in line
     assert tenant.clients[DEV_CLIENT_ID].callback_urls == list(tutorial_settings().callbacks)

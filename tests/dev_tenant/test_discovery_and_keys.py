@@ -6,7 +6,7 @@ import stat
 
 from joserfc import jwk, jwt
 
-from shared.dev_tenant import DEV_CLIENT_ID, Tenant, default_state_dir, dev_client_secret
+from shared.dev_tenant import DEV_CLIENT_ID, DevTenant, default_state_dir, dev_client_secret
 
 from .conftest import ISSUER, exchange, login
 
@@ -28,13 +28,13 @@ def test_discovery_document_has_auth0_trailing_slash_issuer_and_endpoints(client
 
 
 def test_issuer_without_trailing_slash_gets_one(state_dir):
-    assert Tenant("http://localhost:4123", state_dir).issuer == "http://localhost:4123/"
+    assert DevTenant("http://localhost:4123", state_dir).issuer == "http://localhost:4123/"
 
 
 def test_end_session_endpoint_can_be_hidden(state_dir):
     from starlette.testclient import TestClient
 
-    tenant = Tenant(ISSUER, state_dir, advertise_end_session=False)
+    tenant = DevTenant(ISSUER, state_dir, advertise_end_session=False)
     doc = TestClient(tenant.app).get("/.well-known/openid-configuration").json()
     assert "end_session_endpoint" not in doc
 
@@ -48,16 +48,16 @@ def test_jwks_publishes_public_rsa_keys_with_kid(client):
 
 
 def test_key_file_and_client_secret_are_private(state_dir):
-    Tenant(ISSUER, state_dir)
+    DevTenant(ISSUER, state_dir)
     assert stat.S_IMODE((state_dir / "signing_keys.json").stat().st_mode) == 0o600
     assert stat.S_IMODE((state_dir / "client_secret").stat().st_mode) == 0o600
 
 
 def test_keys_and_client_secret_persist_across_a_restart(tmp_path):
-    first = Tenant(ISSUER, tmp_path)
+    first = DevTenant(ISSUER, tmp_path)
     kid = first.keys.current.kid
     secret = dev_client_secret(tmp_path)
-    second = Tenant(ISSUER, tmp_path)
+    second = DevTenant(ISSUER, tmp_path)
     assert second.keys.current.kid == kid
     assert dev_client_secret(tmp_path) == secret
     assert second.clients[DEV_CLIENT_ID].client_secret == secret
@@ -86,7 +86,7 @@ def test_rotation_signs_with_the_new_key_and_keeps_the_old_one_published(tenant,
     kids = [k["kid"] for k in client.get("/.well-known/jwks.json").json()["keys"]]
     assert kids == [new_kid]
     # rotation survives a restart too
-    assert Tenant(ISSUER, tenant.state_dir).keys.current.kid == new_kid
+    assert DevTenant(ISSUER, tenant.state_dir).keys.current.kid == new_kid
 
 
 def test_avatar_is_served_locally_as_svg_with_initials(client, tenant):

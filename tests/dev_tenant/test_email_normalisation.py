@@ -8,7 +8,7 @@ import unicodedata
 
 import pytest
 
-from shared.dev_tenant import DATABASE_CONNECTION, DEMO_EMAIL, DEMO_PASSWORD, DEV_CLIENT_ID, Tenant
+from shared.dev_tenant import DATABASE_CONNECTION, DEMO_EMAIL, DEMO_PASSWORD, DEV_CLIENT_ID, DevTenant
 from shared.dev_tenant.users import DB_FILE
 
 from .conftest import ISSUER, exchange, query, start_login, submit_login
@@ -48,13 +48,13 @@ def test_signing_up_with_another_spelling_of_the_demo_email_is_user_exists(clien
 def test_a_user_stored_by_an_older_tenant_in_nfc_still_logs_in(state_dir, secret):
     """Before NFKC the tenant stored NFC: "ﬁ" (a ligature) stayed as it was. The next start respells it."""
     old_email = "\ufb01ona@example.com"  # "ﬁona@…", NFC-stable, not NFKC-stable
-    Tenant(ISSUER, state_dir).create_user("placeholder@example.com", "Passw0rd-1")
+    DevTenant(ISSUER, state_dir).create_user("placeholder@example.com", "Passw0rd-1")
     with sqlite3.connect(state_dir / DB_FILE) as db:  # as an older tenant left it
         db.execute(
             "UPDATE users SET email = ?, profile = json_set(profile, '$.email', ?) WHERE email = ?",
             (old_email, old_email, "placeholder@example.com"),
         )
-    tenant = Tenant(ISSUER, state_dir)
+    tenant = DevTenant(ISSUER, state_dir)
     for spelling in (old_email, "fiona@example.com", "FIONA@example.com"):
         outcome, user = tenant.users.authenticate(DATABASE_CONNECTION, spelling, "Passw0rd-1")
         assert outcome == "ok" and user is not None and user.email == "fiona@example.com"

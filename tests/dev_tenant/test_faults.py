@@ -10,7 +10,7 @@ from joserfc import jwk, jwt
 from joserfc.errors import BadSignatureError, InvalidKeyIdError
 from starlette.testclient import TestClient
 
-from shared.dev_tenant import DEV_CLIENT_ID, Tenant
+from shared.dev_tenant import DEV_CLIENT_ID, DevTenant
 
 from .conftest import ISSUER, exchange, login
 
@@ -149,7 +149,7 @@ def test_faults_python_api_rejects_bad_values(tenant):
 
 
 def test_test_routes_do_not_exist_in_the_default_run(state_dir):
-    tenant = Tenant(ISSUER, state_dir)
+    tenant = DevTenant(ISSUER, state_dir)
     assert not tenant.faults
     client = TestClient(tenant.app)
     assert client.post("/test/faults", json={"signing": "none"}).status_code == 404

@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx2 as httpx
 import pytest
 
-from shared.dev_tenant import DATABASE_CONNECTION, DEV_CLIENT_ID, Tenant
+from shared.dev_tenant import DATABASE_CONNECTION, DEV_CLIENT_ID, DevTenant
 from shared.dev_tenant import users as users_module
 from shared.dev_tenant.__main__ import port_problem
 from shared.dev_tenant.models import MAX_TRANSACTIONS
@@ -44,7 +44,7 @@ def checked(monkeypatch) -> list[str]:
     return seen
 
 
-async def burst(tenant: Tenant, secret: str, passwords: list[str]) -> list[httpx.Response]:
+async def burst(tenant: DevTenant, secret: str, passwords: list[str]) -> list[httpx.Response]:
     """All the password grants at once, as an attacker's parallel requests arrive."""
     transport = httpx.ASGITransport(app=tenant.app)
     async with httpx.AsyncClient(transport=transport, base_url=ISSUER.rstrip("/")) as client:
@@ -107,9 +107,9 @@ def test_after_ten_wrong_passwords_in_parallel_the_right_one_is_blocked(tenant, 
 
 def test_two_tenant_processes_share_one_atomic_count(state_dir, checked):
     # Two stores on one SQLite file stand for two tenant processes: the count lives in the database.
-    first = Tenant(ISSUER, state_dir)
+    first = DevTenant(ISSUER, state_dir)
     first.create_user(VICTIM, RIGHT)
-    second = Tenant(ISSUER, state_dir)
+    second = DevTenant(ISSUER, state_dir)
     stores = [first.users, second.users]
     with ThreadPoolExecutor(max_workers=16) as pool:
         outcomes = list(
@@ -261,13 +261,13 @@ def test_port_with_a_listener_is_still_busy():
 
 
 def test_user_database_is_created_owner_only(tmp_path):
-    Tenant(ISSUER, tmp_path / "fresh")
+    DevTenant(ISSUER, tmp_path / "fresh")
     assert stat.S_IMODE(os.stat(tmp_path / "fresh" / "tenant.sqlite3").st_mode) == 0o600
 
 
 def test_user_database_left_0644_by_an_older_tenant_is_made_owner_only(state_dir):
     os.chmod(state_dir / "tenant.sqlite3", 0o644)
-    Tenant(ISSUER, state_dir)
+    DevTenant(ISSUER, state_dir)
     assert stat.S_IMODE(os.stat(state_dir / "tenant.sqlite3").st_mode) == 0o600
 
 

@@ -204,7 +204,7 @@ def test_google_chooser_accepts_a_typed_account(client):
 
 
 def test_dev_client_is_registered_with_its_grants():
-    from shared.dev_tenant.tenant import DEFAULT_GRANTS
+    from shared.dev_tenant.server import DEFAULT_GRANTS
 
     assert DEV_CLIENT_ID == "tutorial-app" and len(DEFAULT_GRANTS) == 3
 

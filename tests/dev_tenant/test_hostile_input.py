@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
-from shared.dev_tenant import DATABASE_CONNECTION, DEMO_EMAIL, DEV_CLIENT_ID, Tenant, dev_client_secret
+from shared.dev_tenant import DATABASE_CONNECTION, DEMO_EMAIL, DEV_CLIENT_ID, DevTenant, dev_client_secret
 
 from .conftest import ISSUER, authorize_params, form_fields
 
@@ -177,7 +177,7 @@ def live(tmp_path_factory, template_state):
     """One tenant for the module, its client secret, and a browser that starts logins on it."""
     state_dir = tmp_path_factory.mktemp("fuzz") / "state"
     shutil.copytree(template_state, state_dir)
-    tenant = Tenant(ISSUER, state_dir, testing=True)
+    tenant = DevTenant(ISSUER, state_dir, testing=True)
     with TestClient(tenant.app, raise_server_exceptions=False, follow_redirects=False) as client:
         yield client, dev_client_secret(state_dir), tenant
 

@@ -10,7 +10,7 @@ import time
 import pytest
 from starlette.testclient import TestClient
 
-from shared.dev_tenant import DEMO_EMAIL, DEMO_PASSWORD, DEV_CLIENT_ID, Tenant
+from shared.dev_tenant import DEMO_EMAIL, DEMO_PASSWORD, DEV_CLIENT_ID, DevTenant
 from shared.dev_tenant import logs as logs_module
 from shared.dev_tenant.logs import LOGS_FILE
 
@@ -35,7 +35,7 @@ AUTH0_FIELDS = {
 }
 
 
-def types(tenant: Tenant) -> list[str]:
+def types(tenant: DevTenant) -> list[str]:
     """Event codes, oldest first."""
     return [event["type"] for event in reversed(tenant.logs.events(limit=1000))]
 
@@ -146,7 +146,7 @@ def test_back_channel_deliveries_and_their_retries_are_logged(state_dir, secret)
     from .test_backchannel_logout import log_in_at, receiving
 
     with receiving(statuses=[503]) as receiver:
-        tenant = Tenant(ISSUER, state_dir, testing=True, any_app_port=True)
+        tenant = DevTenant(ISSUER, state_dir, testing=True, any_app_port=True)
         tenant.backchannel.retry_delays = (0.01,)
         with TestClient(tenant.app, follow_redirects=False) as client:
             log_in_at(client, receiver.callback, secret)
@@ -200,13 +200,13 @@ def test_no_password_code_token_or_secret_ever_reaches_the_stored_log(client, te
 def test_the_log_is_kept_in_the_state_folder_0600_and_read_back_after_a_restart(client, tenant, state_dir):
     login(client)
     assert oct((state_dir / LOGS_FILE).stat().st_mode & 0o777) == "0o600"
-    again = Tenant(ISSUER, state_dir)
+    again = DevTenant(ISSUER, state_dir)
     assert [e["log_id"] for e in again.logs.events()] == [e["log_id"] for e in tenant.logs.events()]
 
 
 def test_the_log_is_bounded(monkeypatch, state_dir):
     monkeypatch.setattr(logs_module, "MAX_EVENTS", 5)
-    tenant = Tenant(ISSUER, state_dir)
+    tenant = DevTenant(ISSUER, state_dir)
     tenant.logs = logs_module.TenantLog(state_dir, "testserver", tenant.now, tenant._client_name)
     for n in range(23):
         tenant.logs.record("f", f"event {n}")
@@ -219,7 +219,7 @@ def test_the_log_is_bounded(monkeypatch, state_dir):
 
 def test_a_damaged_log_line_is_skipped(state_dir):
     (state_dir / LOGS_FILE).write_text('{"log_id": "1", "type": "s"}\n{cut sho\n', encoding="utf-8")
-    assert [e["log_id"] for e in Tenant(ISSUER, state_dir).logs.events()] == ["1"]
+    assert [e["log_id"] for e in DevTenant(ISSUER, state_dir).logs.events()] == ["1"]
 
 
 def test_the_logs_page_is_newest_first_and_filters_by_type_and_user(client, tenant):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from starlette.testclient import TestClient
 
-from shared.dev_tenant import DEMO_EMAIL, DEMO_PASSWORD, DEV_CLIENT_ID, Tenant
+from shared.dev_tenant import DEMO_EMAIL, DEMO_PASSWORD, DEV_CLIENT_ID, DevTenant
 from shared.dev_tenant.backchannel import MAX_HOLDERS
 
 from .conftest import CALLBACK, ISSUER, authorize_params, exchange, form_fields, login, query, start_login
@@ -21,10 +21,10 @@ SESSION_COOKIE = "devtenant_session"
 
 
 @pytest.fixture
-def tenant(state_dir) -> Tenant:
+def tenant(state_dir) -> DevTenant:
     """The attacker's ports and the receivers are not in the tutorial's Allowed Callback URLs, which
     would refuse them at /authorize before the defences tested here are reached (test_dashboard.py)."""
-    return Tenant(ISSUER, state_dir, testing=True, any_app_port=True)
+    return DevTenant(ISSUER, state_dir, testing=True, any_app_port=True)
 
 
 def attackers_images(client, count: int) -> None:
@@ -155,7 +155,7 @@ def test_oidc_logout_naming_the_browsers_session_logs_out_at_once(client, tenant
 
 
 def test_an_id_token_of_another_browsers_session_is_no_proof(state_dir, secret):
-    tenant = Tenant(ISSUER, state_dir, testing=True, any_app_port=True)
+    tenant = DevTenant(ISSUER, state_dir, testing=True, any_app_port=True)
     with TestClient(tenant.app, follow_redirects=False) as alice, TestClient(tenant.app, follow_redirects=False) as bob:
         a, _ = logged_in(alice, secret)
         _, bobs_token = logged_in(bob, secret)

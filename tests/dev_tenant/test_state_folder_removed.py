@@ -8,7 +8,7 @@ import shutil
 import pytest
 from starlette.testclient import TestClient
 
-from shared.dev_tenant import DATABASE_CONNECTION, DEV_CLIENT_ID, Tenant
+from shared.dev_tenant import DATABASE_CONNECTION, DEV_CLIENT_ID, DevTenant
 
 from .conftest import ISSUER, authorize_params, form_fields, start_login
 from .test_token_endpoint import password_grant
@@ -17,7 +17,7 @@ from .test_token_endpoint import password_grant
 @pytest.fixture
 def removed(state_dir):
     """A tenant whose state folder was removed after it started, and a browser on it."""
-    tenant = Tenant(ISSUER, state_dir, testing=True)
+    tenant = DevTenant(ISSUER, state_dir, testing=True)
     with TestClient(tenant.app, follow_redirects=False, raise_server_exceptions=False) as browser:
         page, _ = start_login(browser)  # a login page opened before the folder went
         shutil.rmtree(state_dir)
@@ -82,7 +82,7 @@ def test_a_folder_made_again_meanwhile_does_not_bring_the_tenant_back(removed, s
 
 def test_removed_in_the_middle_of_a_login_is_the_same_answer(state_dir, monkeypatch):
     """The folder goes between the guard's look and the database's: still the page, not a 500."""
-    tenant = Tenant(ISSUER, state_dir, testing=True)
+    tenant = DevTenant(ISSUER, state_dir, testing=True)
     with TestClient(tenant.app, follow_redirects=False, raise_server_exceptions=False) as browser:
         page, _ = start_login(browser)
         real = tenant.users.authenticate

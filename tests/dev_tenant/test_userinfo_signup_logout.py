@@ -6,7 +6,7 @@ import threading
 
 import httpx2
 
-from shared.dev_tenant import DATABASE_CONNECTION, DEMO_EMAIL, DEV_CLIENT_ID, Client, Tenant
+from shared.dev_tenant import DATABASE_CONNECTION, DEMO_EMAIL, DEV_CLIENT_ID, Client, DevTenant
 from tests.support.servers import free_port, serve
 
 from .conftest import CALLBACK, authorize_params, exchange, login, query
@@ -99,7 +99,7 @@ def test_signup_bad_input_shapes(client):
 
 
 def test_concurrent_signups_of_one_email_make_exactly_one_user(state_dir):
-    tenant = Tenant("http://127.0.0.1/", state_dir)
+    tenant = DevTenant("http://127.0.0.1/", state_dir)
     port = free_port()
     results: list[int] = []
     with serve(tenant.app, port) as base:

@@ -16,7 +16,7 @@ import pytest
 from starlette.routing import BaseRoute, Match
 
 from shared.config import Settings
-from shared.dev_tenant import Tenant
+from shared.dev_tenant import DevTenant
 from tests.support.steps import load_step
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -104,7 +104,7 @@ def unknown_paths(diagram: str, apps: list[list[BaseRoute]], tenant: list[BaseRo
 
 @pytest.fixture(scope="module")
 def tenant_routes(tmp_path_factory) -> list[BaseRoute]:
-    return Tenant(ISSUER, tmp_path_factory.mktemp("tenant")).app.routes
+    return DevTenant(ISSUER, tmp_path_factory.mktemp("tenant")).app.routes
 
 
 def app_routes(path: str, state_dir: Path) -> list[BaseRoute]:

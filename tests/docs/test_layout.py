@@ -85,3 +85,20 @@ def test_shared_has_no_login_moves():
 def test_step_code_fits_in_100_columns(path):
     wide = [n for n, line in enumerate((ROOT / path).read_text(encoding="utf-8").splitlines(), 1) if len(line) > 100]
     assert not wide, f"{path}: lines {wide} are wider than 100 columns and scroll sideways in a listing"
+
+
+def test_no_two_modules_in_shared_share_a_name():
+    """One name, one concept: `pages` or `tenant` means one module, wherever a reader meets it."""
+    names: dict[str, list[str]] = {}
+    for path in (ROOT / "shared").rglob("*.py"):
+        if path.stem not in ("__init__", "__main__"):
+            names.setdefault(path.stem, []).append(str(path.relative_to(ROOT)))
+    twice = {name: paths for name, paths in names.items() if len(paths) > 1}
+    assert not twice, twice
+
+
+def test_no_step_imports_the_factorys_middleware():
+    """shared/middleware/ is what the factory wires in: a step that imported it would hide a move there."""
+    for step in STEPS:
+        used = shared_modules_used_by(ROOT / step)
+        assert not {name for name in used if name.startswith("shared.middleware")}, (step, used)

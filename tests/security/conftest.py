@@ -20,7 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx2
 import pytest
 
-from shared.dev_tenant import DEMO_EMAIL, DEMO_PASSWORD, Tenant
+from shared.dev_tenant import DEMO_EMAIL, DEMO_PASSWORD, DevTenant
 from tests.conftest import RunningTenant, hosted_login
 from tests.support.forms import forms_in, password_form
 from tests.support.servers import free_port, serve
@@ -191,7 +191,7 @@ class IssuedTokens:
     """Records the secrets of each login as the tenant sees them, to prove none reaches the logs:
     the id_tokens it signs, and the code and PKCE code_verifier each exchange presents."""
 
-    def __init__(self, tenant: Tenant, monkeypatch: pytest.MonkeyPatch) -> None:
+    def __init__(self, tenant: DevTenant, monkeypatch: pytest.MonkeyPatch) -> None:
         self.id_tokens: list[str] = []
         self.exchanges: list[str] = []
         sign_id_token, code_grant = tenant._sign_id_token, tenant._code_grant
@@ -289,7 +289,7 @@ def serve_app_warmed_up(step: str, on: CountedTenant, **overrides) -> Iterator[s
 def counted_tenant(state_dir) -> Iterator[CountedTenant]:
     port = free_port()
     issuer = f"http://localhost:{port}/"
-    tenant = Tenant(issuer, state_dir, testing=True, any_app_port=True)  # the apps run on free ports
+    tenant = DevTenant(issuer, state_dir, testing=True, any_app_port=True)  # the apps run on free ports
     counter = CountingApp(tenant.app)
     with serve(counter, port):
         yield CountedTenant(tenant, issuer, state_dir, counter)

@@ -1,4 +1,4 @@
-"""The factory's CSRF check (shared/csrf.py): every POST route is checked before it runs, whatever
+"""The factory's CSRF check (shared/middleware/csrf.py): every POST route is checked before it runs, whatever
 the route itself does; a session's token is derived from it, not stored; exemptions are explicit."""
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 import logging
 
-from shared.redact import RedactAccessLog, RedactCodeVerifier, redact_query
+from shared.middleware.redact import RedactAccessLog, RedactCodeVerifier, redact_query
 
 
 def test_callback_code_and_state_are_masked_other_parameters_kept():

@@ -9,13 +9,13 @@ from typing import TYPE_CHECKING
 from starlette.responses import Response
 
 from ..clients import Client
-from ..errors import OAuthError
+from ..oauth_errors import OAuthError
 from ..params import Params, param
 from ..signing import b64url
 from .base import token_response
 
 if TYPE_CHECKING:
-    from ..tenant import Tenant
+    from ..server import DevTenant
 
 
 TOO_MANY_HOLDERS = "Too many applications hold this login session already; log out and log in again to start a new one."
@@ -25,7 +25,7 @@ def s256(verifier: str) -> str:
     return b64url(hashlib.sha256(verifier.encode()).digest())
 
 
-def exchange_code(tenant: Tenant, client: Client, body: Params) -> Response:
+def exchange_code(tenant: DevTenant, client: Client, body: Params) -> Response:
     code = param(body, "code")
     if not code:
         raise OAuthError(400, "invalid_request", "Missing required parameter: code")

@@ -8,15 +8,15 @@ from typing import TYPE_CHECKING, Any
 from starlette.responses import JSONResponse
 
 from ..clients import Client
-from ..errors import NO_STORE
 from ..models import ACCESS_TOKEN_TTL, ID_TOKEN_TTL, AccessToken, User
+from ..oauth_errors import NO_STORE
 
 if TYPE_CHECKING:
-    from ..tenant import Tenant
+    from ..server import DevTenant
 
 
 def token_response(
-    tenant: Tenant,
+    tenant: DevTenant,
     client: Client,
     user: User,
     scope: str,

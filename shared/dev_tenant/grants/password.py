@@ -10,15 +10,15 @@ from starlette.responses import Response
 
 from ..clients import DEFAULT_SCOPE, PASSWORD_REALM_GRANT, Client
 from ..defaults import DATABASE_CONNECTION
-from ..errors import BUSY, WRONG_PASSWORD, OAuthError, blocked_description
+from ..oauth_errors import BUSY, WRONG_PASSWORD, OAuthError, blocked_description
 from ..params import Params, param
 from .base import token_response
 
 if TYPE_CHECKING:
-    from ..tenant import Tenant
+    from ..server import DevTenant
 
 
-async def password_grant(tenant: Tenant, client: Client, body: Params, grant: str) -> Response:
+async def password_grant(tenant: DevTenant, client: Client, body: Params, grant: str) -> Response:
     username = param(body, "username")
     password = param(body, "password")
     if grant == PASSWORD_REALM_GRANT:

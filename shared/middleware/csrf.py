@@ -34,7 +34,7 @@ from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.forms import parse_form, read_body
-from shared.headers import origin
+from shared.middleware.headers import origin
 
 FIELD = "csrf_token"  # the hidden form field, and the key in request.session
 SCOPE_KEY = "csrf"  # where the middleware leaves itself for the pages' csrf_token()

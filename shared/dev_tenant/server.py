@@ -1,6 +1,6 @@
 """The dev tenant: a local, Auth0-compatible OpenID Connect provider on Starlette.
 
-`Tenant` is the façade: it owns the state (clients, users, keys, in-memory records, faults) and
+`DevTenant` is the façade: it owns the state (clients, users, keys, in-memory records, faults) and
 assembles the endpoint families, one module each:
 
     discovery.py        /.well-known/openid-configuration, /.well-known/jwks.json, avatars, /
@@ -55,12 +55,12 @@ from .keys import KeyStore
 from .logout import Logout
 from .logs import TenantLog
 from .models import MAX_TRANSACTIONS, AccessToken, AuthorizationCode, ExpiringStore, SsoSession, Transaction, User
-from .pages import EXCEPTION_HANDLERS
 from .params import Params, normalise_email
 from .security_headers import SecurityHeaders
 from .settings import SettingsStore
 from .signing import sign_id_token, sign_logout_token
 from .state_guard import StateGuard
+from .templating import EXCEPTION_HANDLERS
 from .token_endpoint import TokenEndpoint
 from .userinfo_signup import UserinfoAndSignup
 from .users import UserExists, UserStore
@@ -70,10 +70,10 @@ SWEEP_EVERY = 60.0  # seconds between looks for expired SSO sessions; the apps h
 
 log = logging.getLogger(__name__)
 
-__all__ = ["DEFAULT_GRANTS", "PASSWORD_REALM_GRANT", "Client", "Faults", "SentLogoutToken", "Tenant"]
+__all__ = ["DEFAULT_GRANTS", "PASSWORD_REALM_GRANT", "Client", "DevTenant", "Faults", "SentLogoutToken"]
 
 
-class Tenant:
+class DevTenant:
     """One tenant: its clients, users, keys, sessions and the ASGI app serving them."""
 
     def __init__(
