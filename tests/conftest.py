@@ -57,7 +57,8 @@ def running_tenant(state_dir: Path, **options) -> Iterator[RunningTenant]:
 @pytest.fixture(scope="session")
 def shared_tenant(tmp_path_factory) -> Iterator[RunningTenant]:
     """One tenant for the whole run (key generation is slow); tests must not leave faults behind."""
-    with running_tenant(tmp_path_factory.mktemp("tenant")) as running:
+    # Named as a learner's state folder is: the panel in the screenshots shows the records' path in it.
+    with running_tenant(tmp_path_factory.mktemp(".dev-tenant", numbered=False)) as running:
         yield running
 
 
