@@ -27,6 +27,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared.config import is_loopback
 from shared.exercise import STEPS, Move, Step, shown_path
 from shared.exercise.board import (
     STATE_DIR,
@@ -295,15 +296,6 @@ def lan_addresses() -> list[str]:
 
 def url_of(host: str, port: int) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def run_board(host: str, port: int, folder: Path | None, *, clear: bool, steps: Iterable[str]) -> int:
