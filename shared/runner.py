@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import json
 import signal
@@ -12,7 +13,7 @@ import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import FrameType
 from urllib.parse import urlsplit
@@ -170,7 +171,8 @@ class DevTenantKeeper:
         from shared.dev_tenant import DevTenant, banner  # only now: reusing a running tenant needs neither
 
         tenant = DevTenant(self.settings.issuer, self.settings.state_dir)
-        self.server = uvicorn.Server(uvicorn.Config(tenant.app, log_level="warning"))
+        with _uninterrupted():
+            self.server = uvicorn.Server(uvicorn.Config(tenant.app, log_level="warning"))
         self._thread = threading.Thread(
             target=self.server.run, kwargs={"sockets": [sock]}, name="dev-tenant", daemon=True
         )
@@ -228,9 +230,10 @@ def run_step(create_app: Callable[[Settings], Starlette], description: str, *, w
         tenant_banner = tenant.start() if tenant is not None else ""
         _print_banner(settings, description, where_to_click, tenant_banner)
         app = create_app(settings)
-        config = uvicorn.Config(
-            app, host=BIND_HOST, port=settings.port, log_level="warning", timeout_graceful_shutdown=STOP_WITHIN
-        )
+        with _uninterrupted():
+            config = uvicorn.Config(
+                app, host=BIND_HOST, port=settings.port, log_level="warning", timeout_graceful_shutdown=STOP_WITHIN
+            )
         server = StepServer(config)
         # A Ctrl-C from here until uvicorn has put its own handler in place, or after it removes it,
         # stops the server as uvicorn's handler would, instead of interrupting it half-way.
@@ -246,6 +249,21 @@ def run_step(create_app: Callable[[Settings], Starlette], description: str, *, w
         if tenant is not None:
             tenant.stop()
     print(f"{description} stopped.", flush=True)
+
+
+@contextlib.contextmanager
+def _uninterrupted() -> Iterator[None]:
+    """Hold a Ctrl-C until the block is done, then deliver it.
+
+    uvicorn.Config sets up logging in two steps: its dictConfig puts uvicorn's loggers at INFO, then
+    `log_level` lowers them. A Ctrl-C raised between the two (_interrupt_once) left them at INFO, and
+    the stop that followed printed uvicorn's shutdown lines.
+    """
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
 def _interrupt_once(sig: int, frame: FrameType | None) -> None:
