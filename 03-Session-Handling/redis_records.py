@@ -19,10 +19,6 @@ Memory is used only while all three hold, and otherwise the record is read from 
 - the record was read from Redis less than MAX_AGE seconds ago: a change Redis never reports
   (SWAPDB, a restore from a backup) is seen within MAX_AGE.
 While the connection is down or being set up again, memory is empty and every read goes to Redis.
-
-Redis keeps what it holds in memory; a session store needs it to keep its writes on disk too, or a
-crash of Redis brings logged-out sessions back. The store says at its start when Redis keeps no
-append-only file (docs/redis.md).
 """
 
 from __future__ import annotations
@@ -35,13 +31,13 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
-import redis as sync_redis
 import redis.asyncio as redis
 from redis.asyncio.connection import AbstractConnection
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeout
 
 from records import SessionRecord, StoreUnavailable
+from redis_durability import durability
 
 HEARTBEAT = 0.2  # seconds between pings on the invalidation connection
 LEASE = 0.5  # how long a ping's answer shows that Redis is there and reporting
@@ -402,41 +398,3 @@ class RedisRecords:
                     continue
                 for key in message[2]:
                     self._forget(str(key).removeprefix(prefix))
-
-
-def durability(url: str, where: str) -> tuple[int, str]:
-    """What a crash of that Redis would do to the records, as a log level and one line.
-
-    Without an append-only file Redis restarts from its last snapshot, taken minutes before:
-    sessions that were logged out since are back, ended `sid`s and used `jti`s forgotten.
-    """
-    client = sync_redis.Redis.from_url(
-        url, socket_timeout=1, socket_connect_timeout=1, decode_responses=True
-    )
-    fix = "set appendonly yes and appendfsync everysec or always (docs/redis.md)"
-    try:
-        try:
-            config = client.config_get("appendonly", "appendfsync")
-            appendonly, appendfsync = config.get("appendonly"), config.get("appendfsync")
-        except ResponseError:  # managed Redis services often refuse CONFIG, but answer INFO
-            kept = client.info("persistence").get("aof_enabled")
-            appendonly, appendfsync = ("yes" if kept else "no"), None
-    except RedisError as error:
-        reason = " ".join(str(error).split())
-        return logging.WARNING, (
-            f"Could not ask {where} whether it keeps an append-only file ({reason}); "
-            f"without one a crash of Redis brings logged-out sessions back: {fix}."
-        )
-    finally:
-        client.close()
-    if appendonly != "yes":
-        return logging.WARNING, (
-            f"{where} keeps no append-only file (appendonly no): a crash of Redis would bring "
-            f"logged-out sessions back from its last snapshot; {fix}."
-        )
-    if appendfsync == "no":
-        return logging.WARNING, (
-            f"{where} leaves syncing its append-only file to the system (appendfsync no): a power "
-            f"cut could bring back the last half-minute's logged-out sessions; {fix}."
-        )
-    return logging.INFO, f"{where} keeps an append-only file (appendfsync {appendfsync or '?'})."
