@@ -4,6 +4,7 @@ the session lives and when it ends."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
@@ -74,6 +75,7 @@ NO_RECORD = (
 )
 
 
+@cache  # the folder and the working directory are fixed once the step runs: resolved once, not per page
 def running_folder() -> str:
     """This folder, relative to the working directory when inside it (how `uv run` is typed)."""
     folder = Path(__file__).resolve().parent
