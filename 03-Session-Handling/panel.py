@@ -4,8 +4,8 @@ the session lives and when it ends."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from typing import Protocol
 
