@@ -75,7 +75,7 @@ NO_RECORD = (
 )
 
 
-@cache  # the folder and the working directory are fixed once the step runs: resolved once, not per page
+@cache  # the folder and the working directory do not change while the step runs: resolved once
 def running_folder() -> str:
     """This folder, relative to the working directory when inside it (how `uv run` is typed)."""
     folder = Path(__file__).resolve().parent
