@@ -39,6 +39,7 @@ import argparse
 import asyncio
 import base64
 import importlib
+import importlib.util
 import json
 import os
 import platform
@@ -661,6 +662,14 @@ class Running:
         return f"http://localhost:{self.port}"
 
 
+def has_bytecode(module: str) -> bool:
+    """Whether the module's compiled bytecode is on disk, as a second start would find it."""
+    spec = importlib.util.find_spec(module)
+    if spec is None or spec.origin is None:
+        return False
+    return Path(importlib.util.cache_from_source(spec.origin)).exists()
+
+
 def cold_start(tenant: DevTenant, app: App) -> float:
     """Milliseconds from launching the step's process (python, not `uv run`) to its first 200."""
     port = free_port()
@@ -722,8 +731,9 @@ def measure_logins(running: dict[str, Running], rounds: int, seconds: float) -> 
     return results
 
 
-async def revocation_latencies(first: Running, second: Running, trials: int) -> list[float]:
-    """Milliseconds from Log Out on `first` to `second` (sharing its Redis) refusing a copy of the cookie."""
+async def revocation_latencies(first: Running, second: Running, trials: int) -> list[tuple[float, float, int]]:
+    """Milliseconds from Log Out on `first` to `second` (sharing its Redis) refusing a copy of the cookie;
+    with, per trial, the milliseconds Log Out itself took and how many GETs the second instance answered."""
     browser = await logged_in_browser(first.url)
     name = first.app.cookie
     times = []
@@ -747,13 +757,17 @@ async def revocation_latencies(first: Running, second: Running, trials: int) -> 
                     headers={"cookie": header, "origin": first.url},
                 )
                 assert answer.status_code == 303, answer.text
+                logged_out = time.perf_counter()
                 # The record is gone from Redis before Log Out answers; the second instance's memory
                 # of it goes when Redis's report of the change arrives. Up to 1,000 tries show how long
                 # that takes.
-                for _ in range(1000):
+                polls = 0
+                while polls < 1000:
+                    polls += 1
                     if 'id="btn-logout"' not in (await client.get(f"{second.url}/", headers=stolen)).text:
                         break
-                times.append((time.perf_counter() - started) * 1000)
+                done = time.perf_counter()
+                times.append(((done - started) * 1000, (logged_out - started) * 1000, polls))
     finally:
         browser.close()
     return times
@@ -847,9 +861,13 @@ def run(
                     second_server = stack.enter_context(process(*app_command(first.app, tenant, port)))
                     wait_for(second_server, port)
                     second = Running(first.app, second_server, port)
-                    ms = sorted(asyncio.run(revocation_latencies(first, second, revocation_trials)))
+                    trials = asyncio.run(revocation_latencies(first, second, revocation_trials))
+                    ms = sorted(total for total, _, _ in trials)
                     results["revocation_ms_p50"] = round(statistics.median(ms), 2)
                     results["revocation_ms"] = round(ms[max(0, int(len(ms) * 0.95) - 1)], 2)
+                    # Where it goes: the Log Out request itself, and the GETs until the copy is refused.
+                    results["revocation_logout_ms_p50"] = round(statistics.median(t[1] for t in trials), 2)
+                    results["revocation_polls_max"] = max(t[2] for t in trials)
 
                 memory: dict[str, float] = {}
                 for name in (*MEMORY_STEPS, *(f"{step}_redis" for step in MEMORY_STEPS if redis_url)):
@@ -864,6 +882,9 @@ def run(
             log("cold starts")
             cold = [cold_start(tenant, app) for app in STEPS for _ in range(COLD_STARTS)]
             results["cold_start_ms"] = round(statistics.median(cold), 1)
+            # Without the dependencies' bytecode on disk (PYTHONDONTWRITEBYTECODE and no `uv sync
+            # --compile-bytecode`: docs/troubleshooting.md) every start compiles them from source.
+            results["cold_start_bytecode"] = has_bytecode("starlette.applications")
     import uvicorn
 
     results["server"] = f"uvicorn {uvicorn.__version__} (h11, asyncio), 1 worker; Python {platform.python_version()}"
