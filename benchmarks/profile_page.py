@@ -9,7 +9,9 @@ It starts the dev tenant and a redis-server (as benchmarks/run.py does), then fo
 variant (plain cookie, wrapper) and record store (SQLite, Redis): logs in through a running copy of
 the step to get a browser's cookies, and in a process of its own builds the same app in process
 (no socket, no HTTP parser, the settings from the same environment, so the cookie is valid there)
-and sends it logged-in `GET /` requests straight into its ASGI interface:
+and sends it logged-in `GET /` requests straight into its ASGI interface. The naive baseline
+(benchmarks/baseline_naive.py, the other side of run.py's `vs_naive_*` ratios) is profiled the same
+way, in a column of its own, so the two pages can be compared row by row:
 
 1. unprofiled, to time a request (the median of `--rounds` rounds of `--seconds`);
 2. under pyinstrument (a sampling profiler: every `--interval` seconds it records the Python
@@ -28,6 +30,7 @@ import argparse
 import asyncio
 import json
 import os
+import secrets
 import statistics
 import subprocess
 import sys
@@ -40,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from run import (
+    NAIVE,
     REDIS_STEPS,
     ROOT,
     STEPS,
@@ -75,10 +79,18 @@ def _step_file(functions: set[str], *, inside: bool) -> Callable[[str, str], boo
 
 
 HANDLERS = {"homepage"}
+
+
+def _naive(function: str) -> Callable[[str, str], bool]:
+    """A frame of the naive baseline's `function` (its frames would otherwise be the driver's)."""
+    return lambda path, name: path.endswith(NAIVE.script) and name == function
+
+
 # Row, and what makes a frame that row's own. The first match names the frame; a frame that matches
 # none belongs to the row of the frame that called it.
 ROWS: list[tuple[str, Callable[[str, str], bool]]] = [
     ("id_token verification (shared/tokens.py)", _in("shared/tokens.py", "shared/provider.py", "shared/tenant.py")),
+    ("naive: the id_token's RS256 signature and claims, verified again (joserfc)", _naive("current_user")),
     ("record read (records.py / redis_records.py)", _in("03-Session-Handling/records.py", "redis_records.py")),
     ("Check Session: the step's own code", _step_file(HANDLERS, inside=False)),
     ("CheckSessionMiddleware, profile.attach", _in("shared/check_session.py", "shared/profile.py")),
@@ -90,6 +102,7 @@ ROWS: list[tuple[str, Callable[[str, str], bool]]] = [
     ("HEAD as GET (shared/middleware/head.py)", _in("shared/middleware/head.py")),
     ("oversized cookies refused (shared/cookies.py)", _in("shared/cookies.py")),
     ("the page handler (homepage)", _step_file(HANDLERS, inside=True)),
+    ("naive: the page handler (home)", _naive("home")),
     ("the panel (panel.py)", _in("03-Session-Handling/panel.py")),
     (
         "template rendering (Jinja2, pages.render)",
@@ -142,12 +155,22 @@ async def _requests(app: Any, state: dict[str, Any], port: int, cookie: str, sec
     return count, elapsed
 
 
+def build_in_process(script: str) -> Any:
+    """The app `script` serves, built in this process from the environment its server was given."""
+    from tests.support.steps import load_step
+
+    module = load_step(script)
+    if script == NAIVE.script:  # a baseline takes its settings as arguments, as its main() does
+        env = os.environ
+        issuer = module.issuer_url(env["AUTH0_DOMAIN"])
+        return module.create_app(issuer, env["AUTH0_CLIENT_ID"], env["AUTH0_CLIENT_SECRET"], secrets.token_urlsafe(32))
+    return module.create_app()
+
+
 async def _profile_in_process(script: str, cookie: str, seconds: float, rounds: int, interval: float) -> dict[str, Any]:
     from pyinstrument import Profiler
 
-    from tests.support.steps import load_step
-
-    app = load_step(script).create_app()
+    app = build_in_process(script)
     port = int(os.environ["PORT"])
     inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
     outbox: asyncio.Queue[Mapping[str, Any]] = asyncio.Queue()
@@ -257,6 +280,7 @@ def main(argv: list[str] | None = None) -> int:
             apps += [replace(app, env={"SESSION_STORE_URL": redis_url}) for app in REDIS_STEPS]
         else:
             log("no redis-server on this machine: the Redis store is not profiled")
+        apps.append(NAIVE)  # the other side of run.py's vs_naive_* ratios, profiled the same way
         for app in apps:
             if args.only and app.name not in args.only:
                 continue
