@@ -1,5 +1,5 @@
-"""The profile command keeps working and puts each sample in its row. No assertion on speed: the
-shares checked here are of one request's own samples, as large as the profile says they are."""
+"""The profile command keeps working and puts each sample in its row. No assertion on speed: what it
+checks are shares of the samples, which do not depend on how fast the machine is."""
 
 import json
 import subprocess
