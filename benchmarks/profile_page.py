@@ -1,6 +1,6 @@
 """Profile: where the microseconds of step 03's logged-in `GET /` go, per variant and record store.
 
-    uv run --all-groups python benchmarks/profile_page.py            # about a minute; prints a Markdown table
+    uv run --all-groups python benchmarks/profile_page.py            # about two minutes; prints a Markdown table
     uv run --all-groups python benchmarks/profile_page.py --json p.json --seconds 3
 
 (Not `profile.py`: that name is the standard library's profiler module, which cProfile imports.)
