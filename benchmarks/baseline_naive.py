@@ -111,6 +111,12 @@ def create_app(issuer: str, client_id: str, client_secret: str, secret_key: str)
     )
 
 
+def app_for(domain: str, client_id: str, client_secret: str) -> Starlette:
+    """The app main() serves: `domain` as an issuer, APP_SECRET_KEY (or a random key) for the login's state."""
+    secret_key = os.environ.get("APP_SECRET_KEY") or secrets.token_urlsafe(32)
+    return create_app(issuer_url(domain), client_id, client_secret, secret_key)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "3000")))
@@ -122,8 +128,7 @@ def main() -> None:
         parser.error(
             "needs --issuer, --client-id and --client-secret (or AUTH0_DOMAIN, AUTH0_CLIENT_ID, AUTH0_CLIENT_SECRET)"
         )
-    secret_key = os.environ.get("APP_SECRET_KEY") or secrets.token_urlsafe(32)
-    app = create_app(issuer_url(args.issuer), args.client_id, args.client_secret, secret_key)
+    app = app_for(args.issuer, args.client_id, args.client_secret)
     uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning")
 
 

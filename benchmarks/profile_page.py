@@ -30,7 +30,6 @@ import argparse
 import asyncio
 import json
 import os
-import secrets
 import statistics
 import subprocess
 import sys
@@ -160,10 +159,9 @@ def build_in_process(script: str) -> Any:
     from tests.support.steps import load_step
 
     module = load_step(script)
-    if script == NAIVE.script:  # a baseline takes its settings as arguments, as its main() does
+    if script == NAIVE.script:  # a baseline takes its settings as arguments: its main() reads them
         env = os.environ
-        issuer = module.issuer_url(env["AUTH0_DOMAIN"])
-        return module.create_app(issuer, env["AUTH0_CLIENT_ID"], env["AUTH0_CLIENT_SECRET"], secrets.token_urlsafe(32))
+        return module.app_for(env["AUTH0_DOMAIN"], env["AUTH0_CLIENT_ID"], env["AUTH0_CLIENT_SECRET"])
     return module.create_app()
 
 
